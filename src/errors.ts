@@ -1,0 +1,65 @@
+/**
+ * Every error the dispatcher raises carries a stable `code` that logs, metrics and callers can
+ * match on, and says whether trying again could succeed.
+ */
+export class DispatchError extends Error {
+  readonly code: string;
+  readonly retriable: boolean;
+  constructor(code: string, message: string, options: { retriable?: boolean; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.retriable = options.retriable ?? false;
+  }
+}
+
+export interface ConfigIssue {
+  /** Dotted path of the offending field, e.g. `spec.delivery.retry` or `env.REQUEST_TIMEOUT`. */
+  path: string;
+  message: string;
+}
+
+/** Invalid configuration: all problems at once, each naming its field. The CLI exits 2. */
+export class ConfigError extends DispatchError {
+  readonly issues: ConfigIssue[];
+  constructor(issues: ConfigIssue[]) {
+    super('KD_CONFIG_INVALID', `invalid configuration:\n${issues.map((i) => `  - ${i.path}: ${i.message}`).join('\n')}`);
+    this.issues = issues;
+  }
+}
+
+/** The sink answered with a status that is not a success. */
+export class SinkResponseError extends DispatchError {
+  readonly status: number;
+  readonly body: Buffer;
+  readonly retryAfterMs: number | undefined;
+  constructor(status: number, body: Buffer, retriable: boolean, retryAfterMs?: number) {
+    super('KD_SINK_STATUS', `sink answered ${status}`, { retriable });
+    this.status = status;
+    this.body = body;
+    this.retryAfterMs = retryAfterMs;
+  }
+}
+
+/** No answer: connection refused or reset, DNS, TLS, or the attempt timed out. Always retriable. */
+export class SinkTransportError extends DispatchError {
+  readonly timedOut: boolean;
+  constructor(message: string, options: { timedOut: boolean; cause?: unknown }) {
+    super(options.timedOut ? 'KD_SINK_TIMEOUT' : 'KD_SINK_TRANSPORT', message, { retriable: true, cause: options.cause });
+    this.timedOut = options.timedOut;
+  }
+}
+
+/** A record that cannot become a request at all (a malformed CloudEvent, say). Never retried. */
+export class RecordFormatError extends DispatchError {
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super('KD_RECORD_INVALID', message, { retriable: false, cause: options.cause });
+  }
+}
+
+/** A required tool (java, mvn) or service (a broker) is not there. */
+export class EnvironmentError extends DispatchError {
+  constructor(code: string, message: string) {
+    super(code, message);
+  }
+}
