@@ -1,0 +1,55 @@
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+
+const USAGE = `usage: kafka-dispatch <command> [options]
+
+commands:
+  run         consume Kafka topics and dispatch every record to the sink (the production process)
+  validate    check the configuration and print it resolved, secrets redacted; exit 2 when invalid
+  demo        local broker + demo sink + dispatcher + a short load, with live progress (npm start)
+  demo-sink   the demo inference service: GET|POST /predict?query=... answers an intent label
+  kafka       a local Apache Kafka broker without Docker: start | stop | status | logs
+
+run 'kafka-dispatch <command> --help' for the options of a command; every configuration option is
+listed in the README with its environment variable and KafkaSource equivalent.`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'run':
+      return (await import('./run.js')).runCommand(rest);
+    case 'validate':
+      return (await import('./validate.js')).validateCommand(rest);
+    case 'demo':
+      return (await import('./demo.js')).demoCommand(rest);
+    case 'demo-sink':
+      return (await import('./demo-sink.js')).demoSinkCommand(rest);
+    case 'kafka':
+      return (await import('./kafka.js')).kafkaCommand(rest);
+    case '--version':
+    case 'version': {
+      const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+      process.stdout.write(`${pkg.version}\n`);
+      return 0;
+    }
+    case undefined:
+    case '-h':
+    case '--help':
+    case 'help':
+      process.stdout.write(`${USAGE}\n`);
+      return command === undefined ? 2 : 0;
+    default:
+      process.stderr.write(`kafka-dispatch: unknown command "${command}"\n\n${USAGE}\n`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`kafka-dispatch: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exitCode = 1;
+  },
+);

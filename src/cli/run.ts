@@ -1,0 +1,44 @@
+import { startDispatcher } from '../main.js';
+import { createLogger } from '../telemetry/logger.js';
+import { loadConfigOrExit } from './load-config.js';
+
+/**
+ * `kafka-dispatch run [--kafkasource FILE] [flags]`. SIGTERM or SIGINT drains in-flight requests
+ * within the grace period, commits and exits 0; a second signal exits at once (code 130) without
+ * committing unfinished work, which is then redelivered.
+ */
+export async function runCommand(argv: string[]): Promise<number> {
+  const loaded = loadConfigOrExit(argv);
+  if ('exitCode' in loaded) return loaded.exitCode;
+  const { settings, warnings } = loaded.config;
+  const logger = createLogger();
+  for (const warning of warnings) logger.warn(warning);
+
+  let dispatcher;
+  try {
+    dispatcher = await startDispatcher(settings, { logger, processMetrics: true });
+  } catch (error) {
+    logger.fatal({ err: error }, 'dispatcher failed to start');
+    return 1;
+  }
+  return new Promise<number>((resolve) => {
+    let signals = 0;
+    const onSignal = (signal: NodeJS.Signals) => {
+      signals++;
+      if (signals > 1) {
+        logger.warn({ signal }, 'second signal: exiting now without committing unfinished work');
+        process.exit(130);
+      }
+      logger.info({ signal }, 'shutting down');
+      dispatcher.stop().then(
+        () => resolve(0),
+        (error: unknown) => {
+          logger.error({ err: error }, 'shutdown failed');
+          resolve(1);
+        },
+      );
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+}

@@ -1,0 +1,19 @@
+import type { KafkaRecord } from '../source/record.js';
+import type { OutboundRequest } from './http-sender.js';
+
+/** `raw` format: the record value as the body; its content-type header when it has one. */
+export function encodeRaw(record: KafkaRecord): OutboundRequest {
+  const headers: Record<string, string> = {};
+  const contentType = headerValue(record, 'content-type');
+  headers['content-type'] = contentType ?? 'application/octet-stream';
+  return { headers, body: record.value };
+}
+
+export function headerValue(record: KafkaRecord, name: string): string | undefined {
+  for (const [key, value] of Object.entries(record.headers)) {
+    if (key.toLowerCase() !== name || value === undefined) continue;
+    const first = Array.isArray(value) ? value[0] : value;
+    return first === undefined ? undefined : first.toString();
+  }
+  return undefined;
+}

@@ -1,0 +1,119 @@
+import { Pool, type Dispatcher } from 'undici';
+import { SinkTransportError } from '../errors.js';
+
+export interface OutboundRequest {
+  headers: Record<string, string>;
+  body: Buffer | null;
+}
+
+export interface SinkResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+}
+
+/** What the record dispatcher needs from the HTTP side; tests and benchmarks can swap it. */
+export interface Sender {
+  send(request: OutboundRequest, target?: string): Promise<SinkResponse>;
+  close(): Promise<void>;
+}
+
+export interface HttpSenderOptions {
+  sinkUri: string;
+  /** Host header instead of the URI's authority: the request still goes to the URI's address. */
+  hostHeader?: string | undefined;
+  timeoutMs: number;
+  /** Keep-alive connections per origin. */
+  connections: number;
+  /** Response bytes kept (for dead letters and replies); the rest is read and dropped. */
+  maxResponseBytes?: number;
+  tls?: Dispatcher.ConnectOptions | undefined;
+}
+
+/**
+ * POSTs to the sink with undici's pooled keep-alive connections. undici's `request` (unlike
+ * `fetch`) lets us set the Host header, which is how a Knative gateway routes. Retries are not done
+ * here: the record dispatcher owns them.
+ */
+export class HttpSender implements Sender {
+  private readonly pools = new Map<string, Dispatcher>();
+  private readonly sink: URL;
+
+  constructor(private readonly options: HttpSenderOptions) {
+    this.sink = new URL(options.sinkUri);
+  }
+
+  async send(request: OutboundRequest, target?: string): Promise<SinkResponse> {
+    const url = target ? new URL(target) : this.sink;
+    const dispatcher = this.poolFor(url.origin);
+    const headers = this.options.hostHeader && !target ? { ...request.headers, host: this.options.hostHeader } : request.headers;
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+    }, this.options.timeoutMs);
+    try {
+      const response = await dispatcher.request({
+        origin: url.origin,
+        path: url.pathname + url.search,
+        method: 'POST',
+        headers,
+        body: request.body ?? undefined,
+        signal: controller.signal,
+        // The attempt timeout above covers the whole exchange; undici's own timers only stack.
+        headersTimeout: 0,
+        bodyTimeout: 0,
+      });
+      const body = await readLimited(response.body, this.options.maxResponseBytes ?? 64 * 1024);
+      return { status: response.statusCode, headers: response.headers, body };
+    } catch (error) {
+      if (timedOut) {
+        throw new SinkTransportError(`no answer from ${redactOrigin(url)} within ${this.options.timeoutMs} ms`, { timedOut: true, cause: error });
+      }
+      const code = (error as { code?: string }).code;
+      throw new SinkTransportError(`request to ${redactOrigin(url)} failed: ${code ?? ''} ${(error as Error).message}`.trim(), {
+        timedOut: false,
+        cause: error,
+      });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.pools.values()].map((pool) => pool.close()));
+    this.pools.clear();
+  }
+
+  private poolFor(origin: string): Dispatcher {
+    let pool = this.pools.get(origin);
+    if (!pool) {
+      pool = new Pool(origin, {
+        connections: this.options.connections,
+        keepAliveTimeout: 30_000,
+        ...(this.options.tls ? { connect: this.options.tls } : {}),
+      });
+      this.pools.set(origin, pool);
+    }
+    return pool;
+  }
+}
+
+async function readLimited(body: Dispatcher.ResponseData['body'], limit: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    const buffer = chunk as Buffer;
+    if (size < limit) {
+      chunks.push(buffer.subarray(0, limit - size));
+    }
+    size += buffer.length;
+  }
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+}
+
+function redactOrigin(url: URL): string {
+  return `${url.protocol}//${url.host}${url.pathname}`;
+}
+

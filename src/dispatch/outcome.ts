@@ -1,0 +1,64 @@
+import type { DispatchError } from '../errors.js';
+import type { KafkaRecord } from '../source/record.js';
+
+/**
+ * How a record finished. Every one of them lets its offset be committed:
+ * - delivered: the sink answered 2xx;
+ * - dead-lettered: the dead letter took it after the sink refused or retries ran out;
+ * - skipped: retries ran out (or a final status) and there was no dead letter, or it failed too;
+ * - discarded: the record could not become a request at all.
+ */
+export type Outcome = 'delivered' | 'dead-lettered' | 'skipped' | 'discarded';
+
+export interface DispatchResult {
+  outcome: Outcome;
+  attempts: number;
+  /** Last HTTP status from the sink, if it answered. */
+  status?: number | undefined;
+  error?: DispatchError | undefined;
+  /** First attempt to final outcome. */
+  durationMs: number;
+}
+
+export interface AttemptFailure {
+  attempt: number;
+  error: DispatchError;
+  /** Wait before the next attempt; undefined when there will be none. */
+  nextDelayMs: number | undefined;
+}
+
+/** Listeners learn what happens to records; the offset manager and telemetry are listeners. */
+export interface DispatchListener {
+  onReceived?(record: KafkaRecord): void;
+  onAttemptFailed?(record: KafkaRecord, failure: AttemptFailure): void;
+  onFinished?(record: KafkaRecord, result: DispatchResult): void;
+}
+
+/** Calls each listener in turn; one that throws does not stop the others. */
+export class ListenerSet implements Required<DispatchListener> {
+  constructor(private readonly listeners: DispatchListener[], private readonly onError: (error: unknown) => void = () => {}) {}
+
+  add(listener: DispatchListener): void {
+    this.listeners.push(listener);
+  }
+
+  onReceived(record: KafkaRecord): void {
+    for (const l of this.listeners) this.call(() => l.onReceived?.(record));
+  }
+
+  onAttemptFailed(record: KafkaRecord, failure: AttemptFailure): void {
+    for (const l of this.listeners) this.call(() => l.onAttemptFailed?.(record, failure));
+  }
+
+  onFinished(record: KafkaRecord, result: DispatchResult): void {
+    for (const l of this.listeners) this.call(() => l.onFinished?.(record, result));
+  }
+
+  private call(fn: () => void): void {
+    try {
+      fn();
+    } catch (error) {
+      this.onError(error);
+    }
+  }
+}

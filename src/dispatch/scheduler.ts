@@ -1,0 +1,182 @@
+import type { Ordering } from '../config/settings.js';
+import { partitionId, type KafkaRecord } from '../source/record.js';
+
+/**
+ * Decides when each record may start. Records that must stay in order share a lane and a lane runs
+ * one record at a time:
+ * - `ordered`: one lane per partition;
+ * - `key`: one lane per partition and key (a null key is one lane per partition, or no lane with
+ *   `nullKeys: 'unordered'`);
+ * - `unordered`: no lanes.
+ * On top, at most `maxInFlightPerPartition` run per partition and `maxInFlight` overall.
+ */
+export interface SchedulerOptions {
+  ordering: Ordering;
+  maxInFlight: number;
+  maxInFlightPerPartition: number;
+  nullKeys?: 'partition' | 'unordered';
+  run: (record: KafkaRecord) => Promise<unknown>;
+}
+
+interface Lane {
+  key: string;
+  records: KafkaRecord[];
+  head: number;
+  busy: boolean;
+  partition: PartitionQueue;
+}
+
+interface PartitionQueue {
+  id: string;
+  inFlight: number;
+  pending: number;
+  ready: Lane[];
+  readyHead: number;
+  lanes: Map<string, Lane>;
+  revoked: boolean;
+}
+
+let uniqueLane = 0;
+
+export class Scheduler {
+  private readonly partitions = new Map<string, PartitionQueue>();
+  private inFlight = 0;
+  private pendingTotal = 0;
+  private idleWaiters: Array<() => void> = [];
+  private readonly perPartitionCap: number;
+
+  constructor(private readonly options: SchedulerOptions) {
+    this.perPartitionCap = options.ordering === 'ordered' ? 1 : options.maxInFlightPerPartition;
+  }
+
+  /** Records queued or running. */
+  get pending(): number {
+    return this.pendingTotal;
+  }
+
+  get running(): number {
+    return this.inFlight;
+  }
+
+  pendingIn(topic: string, partition: number): number {
+    return this.partitions.get(partitionId(topic, partition))?.pending ?? 0;
+  }
+
+  submit(record: KafkaRecord): void {
+    const id = partitionId(record.topic, record.partition);
+    let queue = this.partitions.get(id);
+    if (!queue || queue.revoked) {
+      queue = { id, inFlight: 0, pending: 0, ready: [], readyHead: 0, lanes: new Map(), revoked: false };
+      this.partitions.set(id, queue);
+    }
+    const laneKey = this.laneOf(record);
+    let lane = queue.lanes.get(laneKey);
+    if (!lane) {
+      lane = { key: laneKey, records: [], head: 0, busy: false, partition: queue };
+      queue.lanes.set(laneKey, lane);
+    }
+    lane.records.push(record);
+    queue.pending++;
+    this.pendingTotal++;
+    if (!lane.busy && lane.records.length - lane.head === 1) queue.ready.push(lane);
+    this.pump();
+  }
+
+  /**
+   * Forgets the queued records of a partition that was revoked; those already running finish but
+   * start nothing after them. Returns how many queued records were dropped.
+   */
+  dropPartition(topic: string, partition: number): number {
+    const id = partitionId(topic, partition);
+    const queue = this.partitions.get(id);
+    if (!queue) return 0;
+    let dropped = 0;
+    for (const lane of queue.lanes.values()) {
+      const keep = lane.busy ? 1 : 0;
+      dropped += lane.records.length - lane.head - keep;
+      lane.records.length = lane.head + keep;
+    }
+    queue.pending -= dropped;
+    this.pendingTotal -= dropped;
+    queue.revoked = true;
+    queue.ready = [];
+    queue.readyHead = 0;
+    if (queue.inFlight === 0) this.partitions.delete(id);
+    this.notifyIdle();
+    return dropped;
+  }
+
+  /** Resolves when nothing is queued or running. */
+  idle(): Promise<void> {
+    if (this.pendingTotal === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private laneOf(record: KafkaRecord): string {
+    switch (this.options.ordering) {
+      case 'ordered':
+        return '';
+      case 'key':
+        if (record.key === null) return this.options.nullKeys === 'unordered' ? `u${uniqueLane++}` : 'null';
+        return `k${record.key.toString('latin1')}`;
+      case 'unordered':
+        return `u${uniqueLane++}`;
+    }
+  }
+
+  private pump(): void {
+    if (this.inFlight >= this.options.maxInFlight) return;
+    let started = true;
+    // Round-robin over partitions so one busy partition cannot starve the others.
+    while (started && this.inFlight < this.options.maxInFlight) {
+      started = false;
+      for (const queue of this.partitions.values()) {
+        if (this.inFlight >= this.options.maxInFlight) return;
+        if (queue.inFlight >= this.perPartitionCap || queue.readyHead >= queue.ready.length) continue;
+        const lane = queue.ready[queue.readyHead++]!;
+        if (queue.readyHead > 256 && queue.readyHead * 2 > queue.ready.length) {
+          queue.ready = queue.ready.slice(queue.readyHead);
+          queue.readyHead = 0;
+        }
+        this.start(lane);
+        started = true;
+      }
+    }
+  }
+
+  private start(lane: Lane): void {
+    const record = lane.records[lane.head]!;
+    const queue = lane.partition;
+    lane.busy = true;
+    queue.inFlight++;
+    this.inFlight++;
+    const finish = () => {
+      lane.busy = false;
+      lane.head++;
+      queue.inFlight--;
+      queue.pending--;
+      this.inFlight--;
+      this.pendingTotal--;
+      if (lane.head < lane.records.length) {
+        if (lane.head > 1024 && lane.head * 2 > lane.records.length) {
+          lane.records = lane.records.slice(lane.head);
+          lane.head = 0;
+        }
+        queue.ready.push(lane);
+      } else {
+        queue.lanes.delete(lane.key);
+      }
+      if (queue.revoked && queue.inFlight === 0 && this.partitions.get(queue.id) === queue) this.partitions.delete(queue.id);
+      this.notifyIdle();
+      this.pump();
+    };
+    this.options.run(record).then(finish, finish);
+  }
+
+  private notifyIdle(): void {
+    if (this.pendingTotal !== 0 || this.idleWaiters.length === 0) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+}

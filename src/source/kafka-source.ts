@@ -1,0 +1,149 @@
+import { Kafka, logLevel, type Consumer, type EachBatchPayload, type LogEntry } from 'kafkajs';
+import type { Logger } from '../telemetry/logger.js';
+import type { KafkaRecord } from './record.js';
+
+export interface TopicPartitions {
+  topic: string;
+  partitions: number[];
+}
+
+export interface KafkaSourceOptions {
+  brokers: string[];
+  clientId: string;
+  groupId: string;
+  topics: string[];
+  fromBeginning: boolean;
+  logger: Logger;
+  /** Takes the records of one fetched batch, in offset order. Must not block. */
+  onRecords: (records: KafkaRecord[]) => void;
+  /** True when this partition's buffer is full: it is paused until `resumeDrained` finds room. */
+  isFull: (topic: string, partition: number) => boolean;
+  onRebalancing?: () => void;
+  /** The partitions this member owns after a (re)join, and those it lost. */
+  onAssignment?: (assigned: TopicPartitions[], revoked: TopicPartitions[]) => void;
+  onCrash?: (error: Error, restarting: boolean) => void;
+}
+
+/**
+ * The Kafka side: a consumer group member that fetches batches and hands their records on at once.
+ * Offsets are never committed here on kafkajs's own schedule (`autoCommit: false`): the offset
+ * manager commits what dispatch finished. Backpressure pauses a partition's fetching while its
+ * buffer is full, so memory stays bounded however large the lag.
+ */
+export class KafkaSource {
+  readonly consumer: Consumer;
+  private readonly paused = new Map<string, { topic: string; partition: number }>();
+  private assignment: TopicPartitions[] = [];
+  private joined = false;
+
+  constructor(private readonly options: KafkaSourceOptions) {
+    const kafka = new Kafka({
+      clientId: options.clientId,
+      brokers: options.brokers,
+      logLevel: logLevel.WARN,
+      logCreator: kafkajsLogger(options.logger),
+      retry: { retries: 8, initialRetryTime: 300, maxRetryTime: 10_000 },
+    });
+    this.consumer = kafka.consumer({
+      groupId: options.groupId,
+      sessionTimeout: 30_000,
+      heartbeatInterval: 3000,
+      maxWaitTimeInMs: 1000,
+      allowAutoTopicCreation: false,
+    });
+    const events = this.consumer.events;
+    this.consumer.on(events.REBALANCING, () => options.onRebalancing?.());
+    this.consumer.on(events.GROUP_JOIN, ({ payload }) => {
+      this.joined = true;
+      const next = Object.entries(payload.memberAssignment).map(([topic, partitions]) => ({ topic, partitions: [...partitions] }));
+      const revoked = difference(this.assignment, next);
+      this.assignment = next;
+      for (const tp of revoked) for (const p of tp.partitions) this.paused.delete(`${tp.topic}/${p}`);
+      options.onAssignment?.(next, revoked);
+    });
+    this.consumer.on(events.CRASH, ({ payload }) => options.onCrash?.(payload.error, payload.restart));
+  }
+
+  get isJoined(): boolean {
+    return this.joined;
+  }
+
+  get assigned(): TopicPartitions[] {
+    return this.assignment;
+  }
+
+  async start(): Promise<void> {
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topics: this.options.topics, fromBeginning: this.options.fromBeginning });
+    await this.consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: true,
+      partitionsConsumedConcurrently: 1,
+      eachBatch: (payload) => this.onBatch(payload),
+    });
+  }
+
+  /** Resumes paused partitions whose buffers have room again. Cheap when none is paused. */
+  resumeDrained(): void {
+    if (this.paused.size === 0) return;
+    for (const [id, tp] of this.paused) {
+      if (this.options.isFull(tp.topic, tp.partition)) continue;
+      this.paused.delete(id);
+      this.consumer.resume([{ topic: tp.topic, partitions: [tp.partition] }]);
+    }
+  }
+
+  /** Stops fetching without leaving the group, so in-flight work can finish and be committed. */
+  pauseAll(): void {
+    if (this.assignment.length > 0) this.consumer.pause(this.assignment.map((tp) => ({ topic: tp.topic })));
+  }
+
+  async commit(offsets: Array<{ topic: string; partition: number; offset: string }>): Promise<void> {
+    await this.consumer.commitOffsets(offsets);
+  }
+
+  async stop(): Promise<void> {
+    await this.consumer.disconnect();
+  }
+
+  private async onBatch({ batch, isRunning, isStale }: EachBatchPayload): Promise<void> {
+    if (!isRunning() || isStale()) return;
+    const { topic, partition } = batch;
+    const records: KafkaRecord[] = new Array(batch.messages.length);
+    for (let i = 0; i < batch.messages.length; i++) {
+      const m = batch.messages[i]!;
+      records[i] = {
+        topic,
+        partition,
+        offset: Number(m.offset),
+        key: m.key ?? null,
+        value: m.value ?? null,
+        headers: m.headers ?? {},
+        timestamp: Number(m.timestamp),
+      };
+    }
+    this.options.onRecords(records);
+    if (this.options.isFull(topic, partition)) {
+      this.paused.set(`${topic}/${partition}`, { topic, partition });
+      this.consumer.pause([{ topic, partitions: [partition] }]);
+    }
+  }
+}
+
+function difference(before: TopicPartitions[], after: TopicPartitions[]): TopicPartitions[] {
+  const kept = new Set(after.flatMap((tp) => tp.partitions.map((p) => `${tp.topic}/${p}`)));
+  return before
+    .map((tp) => ({ topic: tp.topic, partitions: tp.partitions.filter((p) => !kept.has(`${tp.topic}/${p}`)) }))
+    .filter((tp) => tp.partitions.length > 0);
+}
+
+function kafkajsLogger(logger: Logger) {
+  const child = logger.child({ component: 'kafkajs' });
+  return () => ({ level, log }: LogEntry) => {
+    const { message, timestamp: _t, logger: _l, ...rest } = log;
+    if (level === logLevel.ERROR || level === logLevel.NOTHING) child.error(rest, message);
+    else if (level === logLevel.WARN) child.warn(rest, message);
+    else if (level === logLevel.INFO) child.info(rest, message);
+    else child.debug(rest, message);
+  };
+}

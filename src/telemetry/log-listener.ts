@@ -1,0 +1,20 @@
+import type { DispatchListener } from '../dispatch/outcome.js';
+import { describeRecord } from '../source/record.js';
+import type { Logger } from './logger.js';
+
+/** One log line per notable dispatch event; a record given up is always logged with where it was. */
+export function loggingListener(logger: Logger): DispatchListener {
+  return {
+    onAttemptFailed(record, failure) {
+      if (failure.nextDelayMs === undefined) return;
+      logger.debug({ ...describeRecord(record), attempt: failure.attempt, code: failure.error.code, err: failure.error.message, retryInMs: failure.nextDelayMs }, 'attempt failed, will retry');
+    },
+    onFinished(record, result) {
+      if (result.outcome === 'delivered') return;
+      const fields = { ...describeRecord(record), outcome: result.outcome, attempts: result.attempts, status: result.status, code: result.error?.code, err: result.error?.message };
+      if (result.outcome === 'dead-lettered') logger.warn(fields, 'record dead-lettered');
+      else if (result.outcome === 'discarded') logger.error(fields, 'record discarded: it cannot become a request');
+      else logger.error(fields, 'record given up: retries exhausted or final status, offset committed past it');
+    },
+  };
+}
