@@ -15,6 +15,8 @@ RUN npm run build
 # ---- runtime: production dependencies + dist/ only ----
 FROM node:20-slim AS runtime
 ENV NODE_ENV=production
+# Inside a container the demo sink must listen on every interface, not loopback.
+ENV HOST=0.0.0.0
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force

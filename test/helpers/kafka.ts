@@ -1,0 +1,50 @@
+import { randomUUID } from 'node:crypto';
+import { inject } from 'vitest';
+import { Kafka, logLevel, type Admin, type Message, type Producer } from 'kafkajs';
+
+export function brokers(): string[] {
+  return inject('kafkaBrokers').split(',');
+}
+
+const kafka = () => new Kafka({ clientId: 'kd-test', brokers: brokers(), logLevel: logLevel.NOTHING });
+
+let shared: { admin: Admin; producer: Producer } | undefined;
+
+async function clients(): Promise<{ admin: Admin; producer: Producer }> {
+  if (!shared) {
+    const k = kafka();
+    const admin = k.admin();
+    const producer = k.producer({ allowAutoTopicCreation: false });
+    await Promise.all([admin.connect(), producer.connect()]);
+    shared = { admin, producer };
+  }
+  return shared;
+}
+
+export async function disconnectKafka(): Promise<void> {
+  if (!shared) return;
+  const { admin, producer } = shared;
+  shared = undefined;
+  await Promise.all([admin.disconnect(), producer.disconnect()]);
+}
+
+/** A topic of its own for each test, and a group to go with it. */
+export async function createTopic(partitions = 1, prefix = 'kd-test'): Promise<{ topic: string; group: string }> {
+  const id = `${prefix}-${randomUUID().slice(0, 8)}`;
+  const { admin } = await clients();
+  await admin.createTopics({ topics: [{ topic: id, numPartitions: partitions }], waitForLeaders: true });
+  return { topic: id, group: `${id}-group` };
+}
+
+export async function produce(topic: string, messages: Message[]): Promise<void> {
+  const { producer } = await clients();
+  for (let i = 0; i < messages.length; i += 500) {
+    await producer.send({ topic, messages: messages.slice(i, i + 500) });
+  }
+}
+
+export async function committedOffsets(group: string, topic: string): Promise<Map<number, number>> {
+  const { admin } = await clients();
+  const result = await admin.fetchOffsets({ groupId: group, topics: [topic] });
+  return new Map(result[0]!.partitions.map((p) => [p.partition, Number(p.offset)]));
+}
