@@ -1,15 +1,22 @@
+import Bottleneck from 'bottleneck';
+import type { Producer } from 'kafkajs';
 import type { Settings } from './config/settings.js';
+import { encodeCloudEvent, type CloudEventContext } from './dispatch/cloudevents.js';
 import { encodeRaw } from './dispatch/encode.js';
 import { HttpSender, type Sender } from './dispatch/http-sender.js';
 import { ListenerSet, type DispatchListener } from './dispatch/outcome.js';
-import { RecordDispatcher } from './dispatch/record-dispatcher.js';
+import { RecordDispatcher, type RecordProducer } from './dispatch/record-dispatcher.js';
 import { Scheduler } from './dispatch/scheduler.js';
+import { TokenFile } from './dispatch/token-file.js';
 import { OffsetManager } from './offsets/offset-manager.js';
 import { startHealthServer } from './server/health-server.js';
+import { createKafka } from './source/kafka-client.js';
 import { KafkaSource } from './source/kafka-source.js';
+import type { KafkaRecord } from './source/record.js';
 import { loggingListener } from './telemetry/log-listener.js';
 import { createLogger, type Logger } from './telemetry/logger.js';
 import { DispatchMetrics } from './telemetry/metrics.js';
+
 
 export interface StartOptions {
   logger?: Logger;
@@ -32,6 +39,8 @@ export interface RunningDispatcher {
   /** Port of /metrics, /healthz, /readyz, when the server runs. */
   metricsPort: number | undefined;
   isReady(): boolean;
+  /** Records fetched and not yet finished (queued or in flight). */
+  buffered(): number;
   /** Stop fetching, let in-flight work finish within `graceMs`, commit, leave the group. */
   stop(graceMs?: number): Promise<StopResult>;
 }
@@ -41,6 +50,7 @@ export async function startDispatcher(settings: Settings, options: StartOptions 
   const logger = options.logger ?? createLogger();
   const metrics = new DispatchMetrics({ defaultMetrics: options.processMetrics ?? false });
   metrics.inFlightCapacity.set(settings.maxInFlight);
+  const tokenFile = settings.sinkTokenFile ? new TokenFile(settings.sinkTokenFile, (error) => logger.warn({ err: error }, 'cannot read the sink token file; keeping the last token')) : undefined;
   const sender =
     options.sender ??
     new HttpSender({
@@ -48,14 +58,36 @@ export async function startDispatcher(settings: Settings, options: StartOptions 
       hostHeader: settings.sinkHost,
       timeoutMs: settings.requestTimeoutMs,
       connections: Math.min(settings.maxInFlight, 256),
+      tls: { ca: settings.sinkCaCerts, cert: settings.sinkClientCert, key: settings.sinkClientKey },
+      bearerToken: tokenFile ? () => tokenFile.get() : undefined,
     });
   const perPartitionCap = settings.ordering === 'ordered' ? 1 : settings.maxInFlightPerPartition;
   // Records buffered ahead of dispatch; past these, fetching pauses.
-  const partitionBuffer = Math.max(2 * perPartitionCap, 64);
-  const totalBuffer = Math.max(4 * settings.maxInFlight, 1024);
+  const partitionBuffer = Math.max(2 * perPartitionCap, Math.ceil(settings.maxBufferedRecords / 8), 16);
+  const totalBuffer = Math.max(settings.maxBufferedRecords, settings.maxInFlight);
+
+  const kafka = createKafka(settings, logger);
+  const needsProducer = Boolean(settings.deadLetterTopic || settings.replyTopic);
+  const producer: Producer | undefined = needsProducer ? kafka.producer({ allowAutoTopicCreation: false, idempotent: false }) : undefined;
+  if (producer) await producer.connect();
+  const recordProducer: RecordProducer | undefined = producer && {
+    send: async (topic, message) => {
+      await producer.send({ topic, messages: [message] });
+    },
+  };
+
+  const ceContext: CloudEventContext = {
+    namespace: settings.sourceNamespace,
+    name: settings.sourceName,
+    keyType: settings.keyType,
+    extensions: settings.ceExtensions,
+  };
+  const encodeCe = (record: KafkaRecord) => encodeCloudEvent(record, ceContext);
+  const limiter = settings.rateLimit > 0 ? new Bottleneck({ minTime: 1000 / settings.rateLimit }) : undefined;
 
   let stopping = false;
   let source: KafkaSource | undefined;
+  const hardStop = new AbortController();
   const offsets = new OffsetManager({ commit: (o) => source!.commit(o), intervalMs: settings.commitIntervalMs, logger });
   const listeners = new ListenerSet(
     [
@@ -73,25 +105,40 @@ export async function startDispatcher(settings: Settings, options: StartOptions 
   );
   const dispatcher = new RecordDispatcher({
     sender,
-    encode: encodeRaw,
+    encode: settings.format === 'raw' ? encodeRaw : encodeCe,
+    sinkUri: settings.sinkUri,
     retry: settings.retry,
     backoffPolicy: settings.backoffPolicy,
     backoffDelayMs: settings.backoffDelayMs,
+    retryJitter: settings.retryJitter,
+    maxRetryAfterMs: settings.maxRetryAfterMs,
+    maxRecordAgeMs: settings.maxRecordAgeMs,
+    failurePolicy: settings.failurePolicy,
+    maxBackoffMs: settings.maxBackoffMs,
+    deadLetters: {
+      sink: settings.deadLetterSinkUri ? { uri: settings.deadLetterSinkUri, encode: encodeCe } : undefined,
+      topic: settings.deadLetterTopic ? { name: settings.deadLetterTopic } : undefined,
+    },
+    producer: recordProducer,
+    replyTopic: settings.replyTopic,
+    ...(limiter ? { schedule: <T>(attempt: () => Promise<T>) => limiter.schedule(attempt) } : {}),
     listener: listeners,
+    signal: hardStop.signal,
   });
   const scheduler = new Scheduler({
     ordering: settings.ordering,
     maxInFlight: settings.maxInFlight,
     maxInFlightPerPartition: settings.maxInFlightPerPartition,
+    nullKeys: settings.nullKeys,
     run: (record) => dispatcher.dispatch(record),
   });
 
   source = new KafkaSource({
-    brokers: settings.brokers,
-    clientId: settings.clientId,
+    kafka,
     groupId: settings.groupId,
     topics: settings.topics,
     fromBeginning: settings.initialOffset === 'earliest',
+    maxBytesPerPartition: settings.fetchMaxBytesPerPartition,
     logger,
     onRecords: (records) => {
       // After stop begins, records are neither dispatched nor committed: the next owner gets them.
@@ -121,16 +168,21 @@ export async function startDispatcher(settings: Settings, options: StartOptions 
       : undefined;
 
   logger.info(
-    { brokers: settings.brokers, topics: settings.topics, group: settings.groupId, ordering: settings.ordering, metricsPort: server?.port },
+    { brokers: settings.brokers, topics: settings.topics, group: settings.groupId, ordering: settings.ordering, format: settings.format, metricsPort: server?.port },
     'starting dispatcher',
   );
   offsets.start();
+  const release = async () => {
+    await sender.close().catch(() => {});
+    await producer?.disconnect().catch(() => {});
+    await limiter?.stop({ dropWaitingJobs: true }).catch(() => {});
+    await server?.close();
+  };
   try {
     await source.start();
   } catch (error) {
     offsets.stop();
-    await server?.close();
-    await sender.close();
+    await release();
     throw error;
   }
 
@@ -139,6 +191,7 @@ export async function startDispatcher(settings: Settings, options: StartOptions 
     metrics,
     metricsPort: server?.port,
     isReady: () => !stopping && source!.isJoined,
+    buffered: () => scheduler.pending,
     stop(graceMs = settings.shutdownGraceMs) {
       stopped ??= (async () => {
         stopping = true;
@@ -152,12 +205,13 @@ export async function startDispatcher(settings: Settings, options: StartOptions 
           }),
         ]);
         clearTimeout(timer);
+        // Whatever is still retrying stays unfinished: not committed, redelivered to the next owner.
+        hardStop.abort();
         offsets.stop();
         await offsets.commit().catch(() => {});
         const unfinished = offsets.unfinished();
         await source!.stop().catch((error) => logger.warn({ err: error }, 'leaving the group failed'));
-        await sender.close().catch(() => {});
-        await server?.close();
+        await release();
         logger.info({ drained, unfinished }, 'dispatcher stopped');
         return { drained, unfinished };
       })();

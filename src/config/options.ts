@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { parseIsoDuration, parseSeconds } from './duration.js';
 import type { PartialSettings, SettingKey, Settings } from './settings.js';
 
@@ -54,6 +55,49 @@ const sinkUri = (text: string) => {
   }
 };
 
+const bool = (text: string) => {
+  const v = text.trim().toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(v)) return { value: true };
+  if (['false', '0', 'no', 'off'].includes(v)) return { value: false };
+  return { error: `must be true or false, got "${text}"` };
+};
+const ratio = (text: string) => {
+  const n = Number(text.trim());
+  return text.trim() !== '' && Number.isFinite(n) && n >= 0 && n <= 1 ? { value: n } : { error: `must be a number from 0 to 1, got "${text}"` };
+};
+const nonNegative = (text: string) => {
+  const n = Number(text.trim());
+  return text.trim() !== '' && Number.isFinite(n) && n >= 0 ? { value: n } : { error: `must be a number ≥ 0, got "${text}"` };
+};
+const topicName = (text: string) =>
+  /^[a-zA-Z0-9._-]{1,249}$/.test(text.trim()) ? { value: text.trim() } : { error: `must be a Kafka topic name ([a-zA-Z0-9._-], at most 249), got "${text}"` };
+/** A file whose contents are the value (PEM certificates and keys). */
+const fileContents = (text: string) => {
+  try {
+    return { value: readFileSync(text.trim(), 'utf8') };
+  } catch (error) {
+    return { error: `cannot read file "${text}": ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` };
+  }
+};
+const pem = (text: string) => (text.includes('-----BEGIN') ? { value: text } : { error: 'must hold PEM certificates (-----BEGIN CERTIFICATE-----)' });
+/** K_CE_OVERRIDES: `{"extensions":{"name":"value"}}` as a SinkBinding injects it. */
+export const ceOverrides = (text: string): { value: Record<string, string> } | { error: string } => {
+  if (!text.trim()) return { value: {} };
+  try {
+    const parsed = JSON.parse(text) as { extensions?: unknown };
+    const ext = parsed?.extensions ?? {};
+    if (typeof ext !== 'object' || ext === null || Array.isArray(ext)) return { error: 'extensions must be an object of strings' };
+    const out: Record<string, string> = {};
+    for (const [name, value] of Object.entries(ext)) {
+      if (!/^[a-z0-9]{1,20}$/.test(name)) return { error: `extension name "${name}" must be 1-20 lower-case letters or digits (CloudEvents)` };
+      out[name] = String(value);
+    }
+    return { value: out };
+  } catch {
+    return { error: 'must be JSON such as {"extensions":{"name":"value"}}' };
+  }
+};
+
 function option<K extends SettingKey>(spec: OptionSpec<K>): OptionSpec<K> {
   return spec;
 }
@@ -77,9 +121,41 @@ export const OPTIONS = [
   option({ key: 'commitIntervalMs', env: ['COMMIT_INTERVAL'], flag: 'commit-interval', kafkaSource: '-', defaultText: '5 s (Knative)', description: 'How often finished offsets are committed, seconds or ISO-8601.', parse: positiveDuration }),
   option({ key: 'shutdownGraceMs', env: ['SHUTDOWN_GRACE'], flag: 'shutdown-grace', kafkaSource: '-', defaultText: '30 s', description: 'On SIGTERM, how long in-flight requests may take to finish before exit.', parse: duration }),
   option({ key: 'metricsPort', env: ['METRICS_PORT'], flag: 'metrics-port', kafkaSource: '-', defaultText: '9464', description: 'Port of /metrics, /healthz and /readyz; 0 turns the server off.', parse: integer(0, 65535) }),
+  option({ key: 'format', env: ['FORMAT'], flag: 'format', kafkaSource: 'annotation kafka-dispatch/format', defaultText: 'cloudevents', description: 'cloudevents: binary mode with Knative\'s attributes; raw: the value alone as the body.', parse: oneOf('cloudevents', 'raw') }),
+  option({ key: 'sourceNamespace', env: ['SOURCE_NAMESPACE'], flag: 'source-namespace', kafkaSource: 'metadata.namespace', defaultText: 'default', description: 'Namespace in ce-source.', parse: nonEmpty }),
+  option({ key: 'sourceName', env: ['SOURCE_NAME'], flag: 'source-name', kafkaSource: 'metadata.name', defaultText: 'kafka-dispatch', description: 'Name in ce-source.', parse: nonEmpty }),
+  option({ key: 'keyType', env: ['KEY_TYPE'], flag: 'key-type', kafkaSource: 'label kafkasources.sources.knative.dev/key-type', defaultText: 'string', description: 'How ce-key is decoded: string, int, float or byte-array.', parse: oneOf('string', 'int', 'float', 'byte-array') }),
+  option({ key: 'ceExtensions', env: ['K_CE_OVERRIDES'], flag: 'ce-overrides', kafkaSource: 'spec.ceOverrides.extensions', defaultText: '{}', description: 'JSON {"extensions":{...}}: extra CloudEvent attributes on every event.', parse: ceOverrides }),
+  option({ key: 'nullKeys', env: ['NULL_KEYS'], flag: 'null-keys', kafkaSource: 'annotation kafka-dispatch/null-keys', defaultText: 'partition', description: 'key mode: records without a key share one lane per partition (partition) or have no order (unordered).', parse: oneOf('partition', 'unordered') }),
+  option({ key: 'deadLetterSinkUri', env: ['DEAD_LETTER_SINK'], flag: 'dead-letter-sink', kafkaSource: 'spec.delivery.deadLetterSink.uri', defaultText: 'none', description: 'Where records go when the sink refuses them or retries run out.', parse: sinkUri }),
+  option({ key: 'deadLetterTopic', env: ['DEAD_LETTER_TOPIC'], flag: 'dead-letter-topic', kafkaSource: 'annotation kafka-dispatch/dead-letter-topic', defaultText: 'none', description: 'Kafka topic for failed records (the original record plus kd-error-* headers); tried when there is no dead-letter sink or it failed.', parse: topicName }),
+  option({ key: 'failurePolicy', env: ['FAILURE_POLICY'], flag: 'failure-policy', kafkaSource: 'annotation kafka-dispatch/failure-policy', defaultText: 'skip', description: 'No dead letter, or it failed: skip (as Knative: logged, counted, committed past) or block (retry until someone takes it).', parse: oneOf('skip', 'block') }),
+  option({ key: 'maxRecordAgeMs', env: ['MAX_RECORD_AGE'], flag: 'max-record-age', kafkaSource: 'annotation kafka-dispatch/max-record-age', defaultText: '0 (no limit)', description: 'A record older than this is dead-lettered instead of retried, seconds or ISO-8601.', parse: duration }),
+  option({ key: 'maxRetryAfterMs', env: ['MAX_RETRY_AFTER'], flag: 'max-retry-after', kafkaSource: 'annotation kafka-dispatch/max-retry-after', defaultText: '60 s', description: 'Longest wait a Retry-After header may ask for.', parse: duration }),
+  option({ key: 'retryJitter', env: ['RETRY_JITTER'], flag: 'retry-jitter', kafkaSource: 'annotation kafka-dispatch/retry-jitter', defaultText: '0', description: 'Randomise each backoff delay by ± this fraction (0 to 1).', parse: ratio }),
+  option({ key: 'maxBackoffMs', env: ['MAX_BACKOFF'], flag: 'max-backoff', kafkaSource: 'annotation kafka-dispatch/max-backoff', defaultText: '60 s', description: 'Longest wait between attempts under failure-policy block.', parse: positiveDuration }),
+  option({ key: 'replyTopic', env: ['REPLY_TOPIC'], flag: 'reply-topic', kafkaSource: 'annotation kafka-dispatch/reply-topic', defaultText: 'none', description: 'Produce each 2xx response body (e.g. the inference result) to this topic, keyed like the input.', parse: topicName }),
+  option({ key: 'rateLimit', env: ['RATE_LIMIT'], flag: 'rate-limit', kafkaSource: 'annotation kafka-dispatch/rate-limit', defaultText: '0 (no limit)', description: 'Requests started per second across the process.', parse: nonNegative }),
+  option({ key: 'maxBufferedRecords', env: ['MAX_BUFFERED_RECORDS'], flag: 'max-buffered-records', kafkaSource: 'annotation kafka-dispatch/max-buffered-records', defaultText: '1024', description: 'Records fetched ahead of dispatch; past it fetching pauses, so memory stays bounded whatever the lag.', parse: integer(1, 10_000_000) }),
+  option({ key: 'fetchMaxBytesPerPartition', env: ['FETCH_MAX_BYTES_PER_PARTITION'], flag: 'fetch-max-bytes-per-partition', kafkaSource: 'annotation kafka-dispatch/fetch-max-bytes-per-partition', defaultText: '262144 (256 KiB)', description: 'Bytes one fetch brings per partition. Memory stays below max-buffered-records plus partitions × this, whatever the lag.', parse: integer(1024, 64 * 1024 * 1024) }),
+  option({ key: 'saslMechanism', env: ['KAFKA_SASL_MECHANISM'], flag: 'sasl-mechanism', kafkaSource: 'spec.net.sasl.type', defaultText: 'none', description: 'plain, scram-sha-256 or scram-sha-512.', parse: oneOf('plain', 'scram-sha-256', 'scram-sha-512') }),
+  option({ key: 'saslUsername', env: ['KAFKA_SASL_USERNAME'], flag: 'sasl-username', kafkaSource: 'spec.net.sasl.user', defaultText: 'none', description: 'SASL user.', parse: nonEmpty }),
+  option({ key: 'saslPassword', env: ['KAFKA_SASL_PASSWORD'], flag: 'sasl-password', kafkaSource: 'spec.net.sasl.password', defaultText: 'none', description: 'SASL password (never printed or logged).', parse: nonEmpty }),
+  option({ key: 'tlsEnabled', env: ['KAFKA_TLS'], flag: 'kafka-tls', kafkaSource: 'spec.net.tls.enable', defaultText: 'false', description: 'TLS to the brokers.', parse: bool }),
+  option({ key: 'tlsCaCert', env: ['KAFKA_TLS_CA_FILE'], flag: 'kafka-tls-ca-file', kafkaSource: 'spec.net.tls.caCert', defaultText: 'system CAs', description: 'CA certificates for the brokers (PEM file).', parse: fileContents }),
+  option({ key: 'tlsCert', env: ['KAFKA_TLS_CERT_FILE'], flag: 'kafka-tls-cert-file', kafkaSource: 'spec.net.tls.cert', defaultText: 'none', description: 'Client certificate for the brokers (PEM file).', parse: fileContents }),
+  option({ key: 'tlsKey', env: ['KAFKA_TLS_KEY_FILE'], flag: 'kafka-tls-key-file', kafkaSource: 'spec.net.tls.key', defaultText: 'none', description: 'Client key for the brokers (PEM file).', parse: fileContents }),
+  option({ key: 'sinkCaCerts', env: ['K_CA_CERTS'], flag: 'sink-ca-certs', kafkaSource: 'spec.sink.CACerts', defaultText: 'system CAs', description: 'PEM of the CAs trusted for an https sink (what a SinkBinding injects).', parse: pem }),
+  option({ key: 'sinkCaCerts', env: ['SINK_CA_FILE'], flag: 'sink-ca-file', kafkaSource: '-', defaultText: 'system CAs', description: 'The same, from a file.', parse: fileContents }),
+  option({ key: 'sinkClientCert', env: ['SINK_CLIENT_CERT_FILE'], flag: 'sink-client-cert-file', kafkaSource: '-', defaultText: 'none', description: 'Client certificate for the sink (PEM file).', parse: fileContents }),
+  option({ key: 'sinkClientKey', env: ['SINK_CLIENT_KEY_FILE'], flag: 'sink-client-key-file', kafkaSource: '-', defaultText: 'none', description: 'Client key for the sink (PEM file).', parse: fileContents }),
+  option({ key: 'sinkTokenFile', env: ['SINK_TOKEN_FILE'], flag: 'sink-token-file', kafkaSource: 'spec.sink.audience (token mounted by the platform)', defaultText: 'none', description: 'File holding a bearer token for the sink; re-read when it changes.', parse: nonEmpty }),
+  option({ key: 'secretsDir', env: ['SECRETS_DIR'], flag: 'secrets-dir', kafkaSource: '-', defaultText: '/var/run/secrets/kafka-dispatch', description: 'Where a secretKeyRef {name, key} is read: <dir>/<name>/<key>, else env <NAME>_<KEY>.', parse: nonEmpty }),
 ] as const satisfies readonly OptionSpec<any>[];
 
-export const DEFAULTS: Omit<Settings, 'brokers' | 'topics' | 'sinkUri' | 'sinkHost'> = {
+type Optional = 'sinkHost' | 'deadLetterSinkUri' | 'deadLetterTopic' | 'replyTopic' | 'saslMechanism' | 'saslUsername' | 'saslPassword' | 'tlsCaCert' | 'tlsCert' | 'tlsKey' | 'sinkCaCerts' | 'sinkClientCert' | 'sinkClientKey' | 'sinkTokenFile';
+
+export const DEFAULTS: Omit<Settings, 'brokers' | 'topics' | 'sinkUri' | Optional> & { [K in Optional]: undefined } = {
   groupId: 'kafka-dispatch',
   clientId: 'kafka-dispatch',
   initialOffset: 'latest',
@@ -94,6 +170,36 @@ export const DEFAULTS: Omit<Settings, 'brokers' | 'topics' | 'sinkUri' | 'sinkHo
   commitIntervalMs: 5000,
   shutdownGraceMs: 30_000,
   metricsPort: 9464,
+  format: 'cloudevents',
+  sourceNamespace: 'default',
+  sourceName: 'kafka-dispatch',
+  keyType: 'string',
+  ceExtensions: {},
+  nullKeys: 'partition',
+  failurePolicy: 'skip',
+  maxRecordAgeMs: 0,
+  maxRetryAfterMs: 60_000,
+  retryJitter: 0,
+  maxBackoffMs: 60_000,
+  rateLimit: 0,
+  maxBufferedRecords: 1024,
+  fetchMaxBytesPerPartition: 256 * 1024,
+  tlsEnabled: false,
+  secretsDir: '/var/run/secrets/kafka-dispatch',
+  sinkHost: undefined,
+  deadLetterSinkUri: undefined,
+  deadLetterTopic: undefined,
+  replyTopic: undefined,
+  saslMechanism: undefined,
+  saslUsername: undefined,
+  saslPassword: undefined,
+  tlsCaCert: undefined,
+  tlsCert: undefined,
+  tlsKey: undefined,
+  sinkCaCerts: undefined,
+  sinkClientCert: undefined,
+  sinkClientKey: undefined,
+  sinkTokenFile: undefined,
 };
 
 export function optionFor<K extends SettingKey>(key: K): OptionSpec<K> {

@@ -3,7 +3,7 @@ import { loadEnvLayer } from './env.js';
 import { readKafkaSourceFile } from './kafkasource.js';
 import type { ConfigLayer } from './layer.js';
 import { DEFAULTS, optionFor } from './options.js';
-import type { PartialSettings, SettingKey, Settings } from './settings.js';
+import { SECRET_SETTINGS, type PartialSettings, type SettingKey, type Settings } from './settings.js';
 
 export interface ResolvedConfig {
   settings: Settings;
@@ -25,9 +25,12 @@ const REQUIRED: SettingKey[] = ['brokers', 'topics', 'sinkUri'];
  * CLI flags. Every problem of every layer is reported at once.
  */
 export function resolveConfig(input: ResolveInput): ResolvedConfig {
+  const env = input.env ?? process.env;
+  const envLayer = loadEnvLayer(env);
+  const secretsDir = input.flags?.values.secretsDir ?? envLayer.values.secretsDir ?? DEFAULTS.secretsDir;
   const layers: ConfigLayer[] = [];
-  if (input.kafkasource) layers.push(readKafkaSourceFile(input.kafkasource));
-  layers.push(loadEnvLayer(input.env ?? process.env));
+  if (input.kafkasource) layers.push(readKafkaSourceFile(input.kafkasource, { secretsDir, env }));
+  layers.push(envLayer);
   if (input.flags) layers.push(input.flags);
 
   const values: PartialSettings = { ...DEFAULTS };
@@ -42,7 +45,9 @@ export function resolveConfig(input: ResolveInput): ResolvedConfig {
     warnings.push(...layer.warnings);
   }
   const failedPaths = new Set(issues.map((i) => i.path));
-  for (const key of REQUIRED) {
+  // A broken manifest may well hold the missing values: asking for them again would mislead.
+  const manifestBroken = input.kafkasource !== undefined && layers[0]!.issues.length > 0;
+  for (const key of manifestBroken ? [] : REQUIRED) {
     if (values[key] !== undefined) continue;
     const option = optionFor(key);
     // A value that was given but invalid is already reported under its own name.
@@ -52,19 +57,44 @@ export function resolveConfig(input: ResolveInput): ResolvedConfig {
       message: `is required: set ${option.env.join(' or ')}, --${option.flag}${option.kafkaSource !== '-' ? `, or ${option.kafkaSource} in a KafkaSource` : ''}`,
     });
   }
+  checkCombinations(values, origins, issues);
   if (issues.length > 0) throw new ConfigError(issues);
   return { settings: values as Settings, origins: origins as Record<SettingKey, string>, warnings };
 }
 
-/** The configuration as `validate` prints it: credentials in URLs masked. */
+/** Settings that only make sense together. */
+function checkCombinations(values: PartialSettings, origins: Partial<Record<SettingKey, string>>, issues: ConfigIssue[]): void {
+  const at = (key: SettingKey) => origins[key] ?? key;
+  if (values.saslMechanism && (!values.saslUsername || !values.saslPassword)) {
+    issues.push({ path: at('saslMechanism'), message: 'SASL needs a username and a password (KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD)' });
+  }
+  if ((values.saslUsername || values.saslPassword) && !values.saslMechanism) {
+    issues.push({ path: at(values.saslUsername ? 'saslUsername' : 'saslPassword'), message: 'SASL credentials need a mechanism (KAFKA_SASL_MECHANISM=plain|scram-sha-256|scram-sha-512)' });
+  }
+  if (Boolean(values.tlsCert) !== Boolean(values.tlsKey)) {
+    issues.push({ path: at(values.tlsCert ? 'tlsCert' : 'tlsKey'), message: 'a Kafka client certificate needs its key, and the other way round' });
+  }
+  if (Boolean(values.sinkClientCert) !== Boolean(values.sinkClientKey)) {
+    issues.push({ path: at(values.sinkClientCert ? 'sinkClientCert' : 'sinkClientKey'), message: 'a sink client certificate needs its key, and the other way round' });
+  }
+}
+
+/** The configuration as `validate` prints it: secrets replaced, credentials in URLs masked. */
 export function redactSettings(settings: Settings): Record<string, unknown> {
-  return { ...settings, sinkUri: redactUrl(settings.sinkUri) };
+  const out: Record<string, unknown> = { ...settings, sinkUri: redactUrl(settings.sinkUri) };
+  if (settings.deadLetterSinkUri) out.deadLetterSinkUri = redactUrl(settings.deadLetterSinkUri);
+  for (const key of SECRET_SETTINGS) if (out[key] !== undefined) out[key] = '[redacted]';
+  for (const key of ['tlsCaCert', 'tlsCert', 'sinkCaCerts', 'sinkClientCert'] as const) {
+    if (settings[key]) out[key] = `(PEM, ${settings[key]!.length} bytes)`;
+  }
+  return out;
 }
 
 export function redactUrl(text: string): string {
   try {
     const url = new URL(text);
     if (url.password) url.password = '***';
+    else if (url.username) url.username = '***';
     for (const name of [...url.searchParams.keys()]) {
       if (/token|secret|password|key|sig/i.test(name)) url.searchParams.set(name, '***');
     }

@@ -2,6 +2,11 @@
 export type Ordering = 'ordered' | 'unordered' | 'key';
 export type BackoffPolicy = 'exponential' | 'linear' | 'fixed';
 export type InitialOffset = 'earliest' | 'latest';
+export type Format = 'cloudevents' | 'raw';
+export type KeyType = 'string' | 'int' | 'float' | 'byte-array';
+export type FailurePolicy = 'skip' | 'block';
+export type NullKeys = 'partition' | 'unordered';
+export type SaslMechanism = 'plain' | 'scram-sha-256' | 'scram-sha-512';
 
 export interface Settings {
   brokers: string[];
@@ -27,7 +32,60 @@ export interface Settings {
   shutdownGraceMs: number;
   /** 0 turns the /metrics, /healthz and /readyz server off. */
   metricsPort: number;
+
+  /** `cloudevents`: binary mode with Knative's attributes; `raw`: the value alone. */
+  format: Format;
+  /** For ce-source: /apis/v1/namespaces/<namespace>/kafkasources/<name>#<topic>. */
+  sourceNamespace: string;
+  sourceName: string;
+  keyType: KeyType;
+  /** ceOverrides.extensions: extra CloudEvent attributes on every event. */
+  ceExtensions: Record<string, string>;
+  /** In `key` mode, records without a key: one lane per partition, or no order at all. */
+  nullKeys: NullKeys;
+
+  deadLetterSinkUri: string | undefined;
+  deadLetterTopic: string | undefined;
+  /** With no dead letter, or when it fails: skip (commit past, logged and counted) or block (retry forever). */
+  failurePolicy: FailurePolicy;
+  /** Records older than this are dead-lettered instead of retried; 0 = no limit. */
+  maxRecordAgeMs: number;
+  /** Cap on the wait a Retry-After header can ask for. */
+  maxRetryAfterMs: number;
+  /** Backoff delays are multiplied by a random factor in [1 - jitter, 1 + jitter]. */
+  retryJitter: number;
+  /** Cap on the wait between attempts under the `block` policy. */
+  maxBackoffMs: number;
+  /** 2xx response bodies are produced to this topic, keyed like the input record. */
+  replyTopic: string | undefined;
+  /** Requests started per second, 0 = no limit. */
+  rateLimit: number;
+  /** Records fetched ahead of dispatch before fetching pauses. */
+  maxBufferedRecords: number;
+  /** Bytes one fetch may bring per partition: with maxBufferedRecords, what bounds memory. */
+  fetchMaxBytesPerPartition: number;
+
+  saslMechanism: SaslMechanism | undefined;
+  saslUsername: string | undefined;
+  saslPassword: string | undefined;
+  tlsEnabled: boolean;
+  /** PEM contents, not paths. */
+  tlsCaCert: string | undefined;
+  tlsCert: string | undefined;
+  tlsKey: string | undefined;
+
+  /** PEM of CAs trusted for an https sink (K_CA_CERTS). */
+  sinkCaCerts: string | undefined;
+  sinkClientCert: string | undefined;
+  sinkClientKey: string | undefined;
+  /** File with a bearer token for the sink, re-read when it changes (OIDC audience setups). */
+  sinkTokenFile: string | undefined;
+  /** Where secretKeyRef values are looked up: <dir>/<name>/<key>. */
+  secretsDir: string;
 }
+
+/** Settings that hold credentials: never printed, never logged. */
+export const SECRET_SETTINGS = ['saslPassword', 'tlsKey', 'sinkClientKey'] as const satisfies readonly SettingKey[];
 
 export type SettingKey = keyof Settings;
 export type PartialSettings = { [K in SettingKey]?: Settings[K] };

@@ -27,7 +27,10 @@ export interface HttpSenderOptions {
   connections: number;
   /** Response bytes kept (for dead letters and replies); the rest is read and dropped. */
   maxResponseBytes?: number;
-  tls?: Dispatcher.ConnectOptions | undefined;
+  /** CA, client certificate and key for an https sink (PEM). */
+  tls?: { ca?: string | undefined; cert?: string | undefined; key?: string | undefined } | undefined;
+  /** A bearer token for the sink (not the dead letter), looked up per request. */
+  bearerToken?: (() => string | undefined) | undefined;
 }
 
 /**
@@ -46,7 +49,15 @@ export class HttpSender implements Sender {
   async send(request: OutboundRequest, target?: string): Promise<SinkResponse> {
     const url = target ? new URL(target) : this.sink;
     const dispatcher = this.poolFor(url.origin);
-    const headers = this.options.hostHeader && !target ? { ...request.headers, host: this.options.hostHeader } : request.headers;
+    let headers = request.headers;
+    if (!target) {
+      const token = this.options.bearerToken?.();
+      if (this.options.hostHeader || token) {
+        headers = { ...headers };
+        if (this.options.hostHeader) headers.host = this.options.hostHeader;
+        if (token) headers.authorization = `Bearer ${token}`;
+      }
+    }
     const controller = new AbortController();
     let timedOut = false;
     const timer = setTimeout(() => {
@@ -92,7 +103,7 @@ export class HttpSender implements Sender {
       pool = new Pool(origin, {
         connections: this.options.connections,
         keepAliveTimeout: 30_000,
-        ...(this.options.tls ? { connect: this.options.tls } : {}),
+        ...(this.options.tls && origin.startsWith('https:') ? { connect: pickDefined(this.options.tls) } : {}),
       });
       this.pools.set(origin, pool);
     }
@@ -117,3 +128,7 @@ function redactOrigin(url: URL): string {
   return `${url.protocol}//${url.host}${url.pathname}`;
 }
 
+
+function pickDefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

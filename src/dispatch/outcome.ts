@@ -27,10 +27,20 @@ export interface AttemptFailure {
   nextDelayMs: number | undefined;
 }
 
+export interface BlockedRound {
+  round: number;
+  error: DispatchError;
+  nextDelayMs: number;
+}
+
 /** Listeners learn what happens to records; the offset manager and telemetry are listeners. */
 export interface DispatchListener {
   onReceived?(record: KafkaRecord): void;
   onAttemptFailed?(record: KafkaRecord, failure: AttemptFailure): void;
+  /** `block` policy: the record holds its partition and will be tried again. */
+  onBlocked?(record: KafkaRecord, round: BlockedRound): void;
+  onDeadLetterFailed?(record: KafkaRecord, error: DispatchError): void;
+  onReplyFailed?(record: KafkaRecord, error: DispatchError): void;
   onFinished?(record: KafkaRecord, result: DispatchResult): void;
 }
 
@@ -48,6 +58,18 @@ export class ListenerSet implements Required<DispatchListener> {
 
   onAttemptFailed(record: KafkaRecord, failure: AttemptFailure): void {
     for (const l of this.listeners) this.call(() => l.onAttemptFailed?.(record, failure));
+  }
+
+  onBlocked(record: KafkaRecord, round: BlockedRound): void {
+    for (const l of this.listeners) this.call(() => l.onBlocked?.(record, round));
+  }
+
+  onDeadLetterFailed(record: KafkaRecord, error: DispatchError): void {
+    for (const l of this.listeners) this.call(() => l.onDeadLetterFailed?.(record, error));
+  }
+
+  onReplyFailed(record: KafkaRecord, error: DispatchError): void {
+    for (const l of this.listeners) this.call(() => l.onReplyFailed?.(record, error));
   }
 
   onFinished(record: KafkaRecord, result: DispatchResult): void {

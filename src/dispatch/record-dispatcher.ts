@@ -1,62 +1,133 @@
 import pRetry, { AbortError } from 'p-retry';
-import type { BackoffPolicy } from '../config/settings.js';
+import type { BackoffPolicy, FailurePolicy } from '../config/settings.js';
 import { DispatchError, RecordFormatError, SinkResponseError } from '../errors.js';
 import type { KafkaRecord } from '../source/record.js';
-import type { OutboundRequest, Sender } from './http-sender.js';
+import type { OutboundRequest, Sender, SinkResponse } from './http-sender.js';
 import type { DispatchListener, DispatchResult } from './outcome.js';
-import { isRetriableStatus, isSuccessStatus, parseRetryAfter, retryDelayMs } from './retry-policy.js';
+import { backoffDelayMs, isRetriableStatus, isSuccessStatus, parseRetryAfter, retryDelayMs } from './retry-policy.js';
+
+/** Where failed records can go besides the sink. Both are optional; the sink is tried first. */
+export interface DeadLetters {
+  /** HTTP dead-letter sink: the event plus knativeerror* extensions. */
+  sink?: { uri: string; encode: (record: KafkaRecord) => OutboundRequest } | undefined;
+  /** Kafka dead-letter topic: the original record plus kd-error-* headers. */
+  topic?: { name: string } | undefined;
+}
+
+/** The Kafka producing the dispatcher needs (dead-letter and reply topics); main adapts kafkajs to it. */
+export interface RecordProducer {
+  send(topic: string, message: { key: Buffer | null; value: Buffer | null; headers: Record<string, string | Buffer> }): Promise<void>;
+}
 
 export interface RecordDispatcherOptions {
   sender: Sender;
   /** Turns a record into a request; throws RecordFormatError for a record that cannot be sent. */
   encode: (record: KafkaRecord) => OutboundRequest;
+  /** The sink's URL, for knativeerrordest. */
+  sinkUri: string;
   retry: number;
   backoffPolicy: BackoffPolicy;
   backoffDelayMs: number;
+  retryJitter?: number;
   maxRetryAfterMs?: number;
+  /** 0 = no limit. */
+  maxRecordAgeMs?: number;
+  failurePolicy?: FailurePolicy;
+  maxBackoffMs?: number;
+  deadLetters?: DeadLetters;
+  producer?: RecordProducer | undefined;
+  replyTopic?: string | undefined;
+  /** Wraps every HTTP attempt (the rate limiter). */
+  schedule?: <T>(attempt: () => Promise<T>) => Promise<T>;
   listener: DispatchListener;
-  /** Aborts waits between attempts on a hard shutdown. */
+  /** Aborted on a hard stop: the record stays unfinished (not committed) and is redelivered later. */
   signal?: AbortSignal;
+  now?: () => number;
+}
+
+/** Knative sends at most this much of the last response body as knativeerrordata. */
+const ERROR_DATA_LIMIT = 1024;
+
+interface Failure {
+  error: DispatchError;
+  status: number | undefined;
+  body: Buffer | undefined;
 }
 
 /**
- * The per-record state machine: attempts, retry decisions and waits, and the final outcome. Knows
- * nothing of Kafka consumers or offsets: it is handed a record and reports what became of it.
+ * The per-record state machine: attempts, retry decisions and waits, dead letters, the failure
+ * policy and the final outcome. It knows nothing of consumers or offsets: it is handed a record and
+ * reports what became of it to its listener.
  */
 export class RecordDispatcher {
-  constructor(private readonly options: RecordDispatcherOptions) {}
+  private readonly now: () => number;
+  private readonly schedule: <T>(attempt: () => Promise<T>) => Promise<T>;
 
-  async dispatch(record: KafkaRecord): Promise<DispatchResult> {
+  constructor(private readonly options: RecordDispatcherOptions) {
+    this.now = options.now ?? Date.now;
+    this.schedule = options.schedule ?? ((attempt) => attempt());
+  }
+
+  /** Resolves with the outcome, or undefined when a hard stop left the record unfinished. */
+  async dispatch(record: KafkaRecord): Promise<DispatchResult | undefined> {
     const { listener } = this.options;
     const started = performance.now();
     listener.onReceived?.(record);
+    const finish = (result: Omit<DispatchResult, 'durationMs'>): DispatchResult => {
+      const full = { ...result, durationMs: performance.now() - started };
+      listener.onFinished?.(record, full);
+      return full;
+    };
+
     let request: OutboundRequest;
     try {
       request = this.options.encode(record);
     } catch (error) {
-      const result: DispatchResult = {
-        outcome: 'discarded',
-        attempts: 0,
-        error: error instanceof DispatchError ? error : new RecordFormatError(String(error), { cause: error }),
-        durationMs: performance.now() - started,
-      };
-      listener.onFinished?.(record, result);
-      return result;
+      const failure: Failure = { error: asDispatchError(error, 'KD_RECORD_INVALID'), status: undefined, body: undefined };
+      // Never retried: it would fail the same way every time.
+      const dead = await this.deadLetter(record, failure);
+      if (this.aborted && !dead) return undefined;
+      return finish({ outcome: dead ? 'dead-lettered' : 'discarded', attempts: 0, error: failure.error });
     }
 
-    let attempts = 0;
-    let lastStatus: number | undefined;
-    let result: DispatchResult;
+    const counter = { attempts: 0 };
+    const first = await this.deliverWithRetries(record, request, counter);
+    if ('delivered' in first) return finish({ outcome: 'delivered', attempts: counter.attempts, status: first.delivered });
+    if (this.aborted) return undefined;
+    const failure = first;
+
+    if (await this.deadLetter(record, failure)) {
+      return finish({ outcome: 'dead-lettered', attempts: counter.attempts, status: failure.status, error: failure.error });
+    }
+    // A hard stop while the dead letter was being tried: unfinished, not skipped.
+    if (this.aborted) return undefined;
+    if (this.options.failurePolicy !== 'block') {
+      return finish({ outcome: 'skipped', attempts: counter.attempts, status: failure.status, error: failure.error });
+    }
+    const outcome = await this.blockUntilAccepted(record, request, failure, counter);
+    if (!outcome) return undefined;
+    return finish({ ...outcome, attempts: counter.attempts });
+  }
+
+  private get aborted(): boolean {
+    return this.options.signal?.aborted ?? false;
+  }
+
+  /** The status that delivered the record, or the last failure once retries are over. */
+  private async deliverWithRetries(record: KafkaRecord, request: OutboundRequest, counter: { attempts: number }): Promise<Failure | { delivered: number }> {
+    let last: Failure | undefined;
+    let deliveredStatus = 0;
+    let stop = false;
     try {
       await pRetry(
         async () => {
-          attempts++;
-          const response = await this.options.sender.send(request);
-          lastStatus = response.status;
-          if (isSuccessStatus(response.status)) return;
-          const retriable = isRetriableStatus(response.status);
-          const error = new SinkResponseError(response.status, response.body, retriable, parseRetryAfter(response.headers['retry-after']));
-          throw retriable ? error : new AbortError(error);
+          counter.attempts++;
+          const result = await this.attempt(record, request);
+          if ('failure' in result) {
+            last = result.failure;
+            throw result.failure.error;
+          }
+          deliveredStatus = result.status;
         },
         {
           retries: this.options.retry,
@@ -65,33 +136,181 @@ export class RecordDispatcher {
           maxTimeout: 0,
           randomize: false,
           ...(this.options.signal ? { signal: this.options.signal } : {}),
+          // Called for every failed attempt, final ones included, before shouldRetry.
           onFailedAttempt: async ({ error, attemptNumber, retriesLeft }) => {
-            const failure = error instanceof DispatchError ? error : new DispatchError('KD_UNKNOWN', String(error), { cause: error });
-            const willRetry = retriesLeft > 0 && failure.retriable;
-            const nextDelayMs = willRetry
-              ? retryDelayMs({
-                  policy: this.options.backoffPolicy,
-                  baseMs: this.options.backoffDelayMs,
-                  retry: attemptNumber,
-                  retryAfterMs: failure instanceof SinkResponseError ? failure.retryAfterMs : undefined,
-                  ...(this.options.maxRetryAfterMs !== undefined ? { maxRetryAfterMs: this.options.maxRetryAfterMs } : {}),
-                })
-              : undefined;
-            listener.onAttemptFailed?.(record, { attempt: attemptNumber, error: failure, nextDelayMs });
+            const failure = asDispatchError(error);
+            // A record past its maximum age goes to the dead letter instead of being retried.
+            stop = !failure.retriable || this.isTooOld(record);
+            const nextDelayMs =
+              retriesLeft > 0 && !stop
+                ? retryDelayMs({
+                    policy: this.options.backoffPolicy,
+                    baseMs: this.options.backoffDelayMs,
+                    retry: attemptNumber,
+                    retryAfterMs: failure instanceof SinkResponseError ? failure.retryAfterMs : undefined,
+                    maxRetryAfterMs: this.options.maxRetryAfterMs ?? Number.POSITIVE_INFINITY,
+                    jitter: this.options.retryJitter ?? 0,
+                  })
+                : undefined;
+            this.options.listener.onAttemptFailed?.(record, { attempt: attemptNumber, error: failure, nextDelayMs });
             if (nextDelayMs) await sleep(nextDelayMs, this.options.signal);
           },
-          shouldRetry: ({ error }) => !(error instanceof DispatchError) || error.retriable,
+          shouldRetry: () => !stop,
         },
       );
-      result = { outcome: 'delivered', attempts, status: lastStatus, durationMs: performance.now() - started };
+      return { delivered: deliveredStatus };
     } catch (error) {
-      // p-retry rejects with the last error; a final status arrives unwrapped from its AbortError.
-      const failure = error instanceof DispatchError ? error : new DispatchError('KD_UNKNOWN', String(error), { cause: error });
-      result = { outcome: 'skipped', attempts, status: lastStatus, error: failure, durationMs: performance.now() - started };
+      return last ?? { error: asDispatchError(error), status: undefined, body: undefined };
     }
-    listener.onFinished?.(record, result);
-    return result;
   }
+
+  /** One HTTP attempt; a non-2xx answer is a failure, not an exception. */
+  private async attempt(record: KafkaRecord, request: OutboundRequest, target?: string): Promise<{ status: number } | { failure: Failure }> {
+    let response: SinkResponse;
+    try {
+      response = await this.schedule(() => this.options.sender.send(request, target));
+    } catch (error) {
+      return { failure: { error: asDispatchError(error), status: undefined, body: undefined } };
+    }
+    if (isSuccessStatus(response.status)) {
+      if (!target && this.options.replyTopic && this.options.producer && response.body.length > 0) await this.reply(record, response);
+      return { status: response.status };
+    }
+    const retriable = isRetriableStatus(response.status);
+    const error = new SinkResponseError(response.status, response.body, retriable, parseRetryAfter(response.headers['retry-after'], this.now()));
+    return { failure: { error, status: response.status, body: response.body } };
+  }
+
+  private isTooOld(record: KafkaRecord): boolean {
+    const limit = this.options.maxRecordAgeMs ?? 0;
+    return limit > 0 && this.now() - record.timestamp > limit;
+  }
+
+  /** Tries the dead-letter sink, then the dead-letter topic; true when one of them took the record. */
+  private async deadLetter(record: KafkaRecord, failure: Failure): Promise<boolean> {
+    const { deadLetters, listener } = this.options;
+    if (deadLetters?.sink) {
+      const taken = await this.toDeadLetterSink(record, failure, deadLetters.sink);
+      if (taken) return true;
+    }
+    if (deadLetters?.topic && this.options.producer) {
+      try {
+        await this.options.producer.send(deadLetters.topic.name, {
+          key: record.key,
+          value: record.value,
+          headers: { ...flattenHeaders(record.headers), ...this.errorHeaders(record, failure) },
+        });
+        return true;
+      } catch (error) {
+        listener.onDeadLetterFailed?.(record, asDispatchError(error, 'KD_DEAD_LETTER_TOPIC'));
+      }
+    }
+    return false;
+  }
+
+  private async toDeadLetterSink(record: KafkaRecord, failure: Failure, sink: NonNullable<DeadLetters['sink']>): Promise<boolean> {
+    let request: OutboundRequest;
+    try {
+      request = sink.encode(record);
+    } catch {
+      // A record that cannot be a CloudEvent still reaches the dead letter, as its raw bytes.
+      request = { headers: { 'content-type': 'application/octet-stream' }, body: record.value };
+    }
+    const headers: Record<string, string> = { ...request.headers, 'ce-knativeerrordest': this.options.sinkUri };
+    if (failure.status !== undefined) headers['ce-knativeerrorcode'] = String(failure.status);
+    if (failure.body && failure.body.length > 0) headers['ce-knativeerrordata'] = failure.body.subarray(0, ERROR_DATA_LIMIT).toString('base64');
+    const deadRequest = { headers, body: request.body };
+    try {
+      await pRetry(
+        async () => {
+          const result = await this.attempt(record, deadRequest, sink.uri);
+          if ('failure' in result) throw result.failure.error.retriable ? result.failure.error : new AbortError(result.failure.error);
+        },
+        {
+          retries: this.options.retry,
+          minTimeout: 0,
+          maxTimeout: 0,
+          ...(this.options.signal ? { signal: this.options.signal } : {}),
+          onFailedAttempt: async ({ attemptNumber, retriesLeft }) => {
+            if (retriesLeft > 0) await sleep(backoffDelayMs(this.options.backoffPolicy, this.options.backoffDelayMs, attemptNumber), this.options.signal);
+          },
+        },
+      );
+      return true;
+    } catch (error) {
+      this.options.listener.onDeadLetterFailed?.(record, asDispatchError(error, 'KD_DEAD_LETTER_SINK'));
+      return false;
+    }
+  }
+
+  private errorHeaders(record: KafkaRecord, failure: Failure): Record<string, string> {
+    const headers: Record<string, string> = {
+      'kd-error-dest': this.options.sinkUri,
+      'kd-error-reason': failure.error.message,
+      'kd-error-code-name': failure.error.code,
+      'kd-original-topic': record.topic,
+      'kd-original-partition': String(record.partition),
+      'kd-original-offset': String(record.offset),
+    };
+    if (failure.status !== undefined) headers['kd-error-code'] = String(failure.status);
+    if (failure.body && failure.body.length > 0) headers['kd-error-data'] = failure.body.subarray(0, ERROR_DATA_LIMIT).toString('base64');
+    return headers;
+  }
+
+  /**
+   * `block`: nothing is dropped. The sink (whatever its status says) and the dead letters are tried
+   * again and again with a capped backoff until one takes the record or the dispatcher stops.
+   */
+  private async blockUntilAccepted(record: KafkaRecord, request: OutboundRequest, first: Failure, counter: { attempts: number }): Promise<Omit<DispatchResult, 'durationMs' | 'attempts'> | undefined> {
+    let failure = first;
+    for (let round = 1; !this.aborted; round++) {
+      const delay = Math.min(backoffDelayMs('exponential', Math.max(this.options.backoffDelayMs, 1), Math.min(round, 30)), this.options.maxBackoffMs ?? 60_000);
+      this.options.listener.onBlocked?.(record, { round, error: failure.error, nextDelayMs: delay });
+      await sleep(delay, this.options.signal);
+      if (this.aborted) return undefined;
+      counter.attempts++;
+      const result = await this.attempt(record, request);
+      if (!('failure' in result)) return { outcome: 'delivered', status: result.status };
+      failure = result.failure;
+      this.options.listener.onAttemptFailed?.(record, { attempt: counter.attempts, error: failure.error, nextDelayMs: undefined });
+      if (await this.deadLetter(record, failure)) return { outcome: 'dead-lettered', status: failure.status, error: failure.error };
+    }
+    return undefined;
+  }
+
+  private async reply(record: KafkaRecord, response: SinkResponse): Promise<void> {
+    const contentType = response.headers['content-type'];
+    try {
+      await this.options.producer!.send(this.options.replyTopic!, {
+        key: record.key,
+        value: response.body,
+        headers: {
+          ...(typeof contentType === 'string' ? { 'content-type': contentType } : {}),
+          'kd-original-topic': record.topic,
+          'kd-original-partition': String(record.partition),
+          'kd-original-offset': String(record.offset),
+        },
+      });
+    } catch (error) {
+      this.options.listener.onReplyFailed?.(record, asDispatchError(error, 'KD_REPLY_TOPIC'));
+    }
+  }
+}
+
+function asDispatchError(error: unknown, code = 'KD_UNKNOWN'): DispatchError {
+  if (error instanceof DispatchError) return error;
+  if (error instanceof Error && error.name === 'RecordFormatError') return new RecordFormatError(error.message, { cause: error });
+  return new DispatchError(code, error instanceof Error ? error.message : String(error), { cause: error });
+}
+
+function flattenHeaders(headers: KafkaRecord['headers']): Record<string, string | Buffer> {
+  const out: Record<string, string | Buffer> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined) continue;
+    const last = Array.isArray(value) ? value[value.length - 1] : value;
+    if (last !== undefined) out[name] = last;
+  }
+  return out;
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {

@@ -32,9 +32,31 @@ export function parseRetryAfter(value: string | string[] | undefined, now = Date
   if (text === undefined) return undefined;
   const trimmed = text.trim();
   if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
-  const date = Date.parse(trimmed);
-  if (Number.isNaN(date)) return undefined;
-  return Math.max(0, date - now);
+  const date = parseHttpDate(trimmed);
+  return date === undefined ? undefined : Math.max(0, date - now);
+}
+
+const MONTHS = 'Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec';
+const IMF_FIXDATE = new RegExp(`^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), (\\d{2}) (${MONTHS}) (\\d{4}) (\\d{2}):(\\d{2}):(\\d{2}) GMT$`);
+const RFC850 = new RegExp(`^(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday), (\\d{2})-(${MONTHS})-(\\d{2}) (\\d{2}):(\\d{2}):(\\d{2}) GMT$`);
+const ASCTIME = new RegExp(`^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) (${MONTHS}) ([ \\d]\\d) (\\d{2}):(\\d{2}):(\\d{2}) (\\d{4})$`);
+
+/** The three HTTP-date forms of RFC 9110 §5.6.7, all in GMT; anything else is not a date. */
+export function parseHttpDate(text: string): number | undefined {
+  const month = (name: string) => MONTHS.split('|').indexOf(name);
+  let m = IMF_FIXDATE.exec(text);
+  if (m) return Date.UTC(Number(m[3]), month(m[2]!), Number(m[1]), Number(m[4]), Number(m[5]), Number(m[6]));
+  m = RFC850.exec(text);
+  if (m) {
+    // Two-digit years: RFC 9110 says a year that looks more than 50 years ahead is in the past.
+    const thisYear = new Date().getUTCFullYear();
+    let year = 2000 + Number(m[3]);
+    if (year > thisYear + 50) year -= 100;
+    return Date.UTC(year, month(m[2]!), Number(m[1]), Number(m[4]), Number(m[5]), Number(m[6]));
+  }
+  m = ASCTIME.exec(text);
+  if (m) return Date.UTC(Number(m[6]), month(m[1]!), Number(m[2]!.trim()), Number(m[3]), Number(m[4]), Number(m[5]));
+  return undefined;
 }
 
 export interface RetryDelayInput {
@@ -44,11 +66,20 @@ export interface RetryDelayInput {
   retryAfterMs?: number | undefined;
   /** Cap on what a Retry-After header can ask for. */
   maxRetryAfterMs?: number;
+  /** ± fraction applied to the backoff delay (never to Retry-After: the sink said when). */
+  jitter?: number;
+  random?: () => number;
 }
 
-/** The larger of the backoff delay and the sink's Retry-After (capped). */
+/** The larger of the (jittered) backoff delay and the sink's Retry-After (capped). */
 export function retryDelayMs(input: RetryDelayInput): number {
-  const backoff = backoffDelayMs(input.policy, input.baseMs, input.retry);
+  const backoff = applyJitter(backoffDelayMs(input.policy, input.baseMs, input.retry), input.jitter ?? 0, input.random);
   if (input.retryAfterMs === undefined) return backoff;
   return Math.max(backoff, Math.min(input.retryAfterMs, input.maxRetryAfterMs ?? Number.POSITIVE_INFINITY));
+}
+
+/** Spreads a delay over [delay × (1 − jitter), delay × (1 + jitter)] so retries of many records don't stampede. */
+export function applyJitter(delayMs: number, jitter: number, random: () => number = Math.random): number {
+  if (jitter <= 0) return delayMs;
+  return Math.max(0, Math.round(delayMs * (1 + jitter * (2 * random() - 1))));
 }

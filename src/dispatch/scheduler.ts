@@ -40,6 +40,9 @@ let uniqueLane = 0;
 
 export class Scheduler {
   private readonly partitions = new Map<string, PartitionQueue>();
+  /** The same queues in a fixed order, walked round-robin from `cursor`. */
+  private queues: PartitionQueue[] = [];
+  private cursor = 0;
   private inFlight = 0;
   private pendingTotal = 0;
   private idleWaiters: Array<() => void> = [];
@@ -66,8 +69,10 @@ export class Scheduler {
     const id = partitionId(record.topic, record.partition);
     let queue = this.partitions.get(id);
     if (!queue || queue.revoked) {
+      if (queue) this.removeQueue(queue);
       queue = { id, inFlight: 0, pending: 0, ready: [], readyHead: 0, lanes: new Map(), revoked: false };
       this.partitions.set(id, queue);
+      this.queues.push(queue);
     }
     const laneKey = this.laneOf(record);
     let lane = queue.lanes.get(laneKey);
@@ -101,7 +106,7 @@ export class Scheduler {
     queue.revoked = true;
     queue.ready = [];
     queue.readyHead = 0;
-    if (queue.inFlight === 0) this.partitions.delete(id);
+    if (queue.inFlight === 0) this.removeQueue(queue);
     this.notifyIdle();
     return dropped;
   }
@@ -124,24 +129,38 @@ export class Scheduler {
     }
   }
 
+  private removeQueue(queue: PartitionQueue): void {
+    if (this.partitions.get(queue.id) === queue) this.partitions.delete(queue.id);
+    const index = this.queues.indexOf(queue);
+    if (index >= 0) this.queues.splice(index, 1);
+  }
+
+  /**
+   * Starts what may start, round-robin over partitions from where the last call stopped, so that a
+   * partition with a deep queue cannot starve the others of the global slots.
+   */
   private pump(): void {
-    if (this.inFlight >= this.options.maxInFlight) return;
-    let started = true;
-    // Round-robin over partitions so one busy partition cannot starve the others.
-    while (started && this.inFlight < this.options.maxInFlight) {
-      started = false;
-      for (const queue of this.partitions.values()) {
-        if (this.inFlight >= this.options.maxInFlight) return;
-        if (queue.inFlight >= this.perPartitionCap || queue.readyHead >= queue.ready.length) continue;
-        const lane = queue.ready[queue.readyHead++]!;
-        if (queue.readyHead > 256 && queue.readyHead * 2 > queue.ready.length) {
-          queue.ready = queue.ready.slice(queue.readyHead);
-          queue.readyHead = 0;
-        }
-        this.start(lane);
-        started = true;
+    const queues = this.queues;
+    const count = queues.length;
+    if (count === 0) return;
+    let index = this.cursor % count;
+    let idle = 0;
+    while (this.inFlight < this.options.maxInFlight && idle < count) {
+      const queue = queues[index]!;
+      index = (index + 1) % count;
+      if (queue.inFlight >= this.perPartitionCap || queue.readyHead >= queue.ready.length) {
+        idle++;
+        continue;
       }
+      idle = 0;
+      const lane = queue.ready[queue.readyHead++]!;
+      if (queue.readyHead > 256 && queue.readyHead * 2 > queue.ready.length) {
+        queue.ready = queue.ready.slice(queue.readyHead);
+        queue.readyHead = 0;
+      }
+      this.start(lane);
     }
+    this.cursor = index;
   }
 
   private start(lane: Lane): void {
@@ -166,7 +185,7 @@ export class Scheduler {
       } else {
         queue.lanes.delete(lane.key);
       }
-      if (queue.revoked && queue.inFlight === 0 && this.partitions.get(queue.id) === queue) this.partitions.delete(queue.id);
+      if (queue.revoked && queue.inFlight === 0) this.removeQueue(queue);
       this.notifyIdle();
       this.pump();
     };

@@ -1,4 +1,4 @@
-import { Kafka, logLevel, type Consumer, type EachBatchPayload, type LogEntry } from 'kafkajs';
+import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Logger } from '../telemetry/logger.js';
 import type { KafkaRecord } from './record.js';
 
@@ -8,11 +8,11 @@ export interface TopicPartitions {
 }
 
 export interface KafkaSourceOptions {
-  brokers: string[];
-  clientId: string;
+  kafka: Kafka;
   groupId: string;
   topics: string[];
   fromBeginning: boolean;
+  maxBytesPerPartition: number;
   logger: Logger;
   /** Takes the records of one fetched batch, in offset order. Must not block. */
   onRecords: (records: KafkaRecord[]) => void;
@@ -37,18 +37,12 @@ export class KafkaSource {
   private joined = false;
 
   constructor(private readonly options: KafkaSourceOptions) {
-    const kafka = new Kafka({
-      clientId: options.clientId,
-      brokers: options.brokers,
-      logLevel: logLevel.WARN,
-      logCreator: kafkajsLogger(options.logger),
-      retry: { retries: 8, initialRetryTime: 300, maxRetryTime: 10_000 },
-    });
-    this.consumer = kafka.consumer({
+    this.consumer = options.kafka.consumer({
       groupId: options.groupId,
       sessionTimeout: 30_000,
       heartbeatInterval: 3000,
       maxWaitTimeInMs: 1000,
+      maxBytesPerPartition: options.maxBytesPerPartition,
       allowAutoTopicCreation: false,
     });
     const events = this.consumer.events;
@@ -135,15 +129,4 @@ function difference(before: TopicPartitions[], after: TopicPartitions[]): TopicP
   return before
     .map((tp) => ({ topic: tp.topic, partitions: tp.partitions.filter((p) => !kept.has(`${tp.topic}/${p}`)) }))
     .filter((tp) => tp.partitions.length > 0);
-}
-
-function kafkajsLogger(logger: Logger) {
-  const child = logger.child({ component: 'kafkajs' });
-  return () => ({ level, log }: LogEntry) => {
-    const { message, timestamp: _t, logger: _l, ...rest } = log;
-    if (level === logLevel.ERROR || level === logLevel.NOTHING) child.error(rest, message);
-    else if (level === logLevel.WARN) child.warn(rest, message);
-    else if (level === logLevel.INFO) child.info(rest, message);
-    else child.debug(rest, message);
-  };
 }

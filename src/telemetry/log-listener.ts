@@ -9,6 +9,15 @@ export function loggingListener(logger: Logger): DispatchListener {
       if (failure.nextDelayMs === undefined) return;
       logger.debug({ ...describeRecord(record), attempt: failure.attempt, code: failure.error.code, err: failure.error.message, retryInMs: failure.nextDelayMs }, 'attempt failed, will retry');
     },
+    onBlocked(record, round) {
+      logger.warn({ ...describeRecord(record), round: round.round, code: round.error.code, err: round.error.message, retryInMs: round.nextDelayMs }, 'partition blocked: record not accepted by the sink or a dead letter; trying again (failure-policy block)');
+    },
+    onDeadLetterFailed(record, error) {
+      logger.error({ ...describeRecord(record), code: error.code, err: error.message }, 'dead letter failed');
+    },
+    onReplyFailed(record, error) {
+      logger.error({ ...describeRecord(record), code: error.code, err: error.message }, 'reply not produced to the reply topic');
+    },
     onFinished(record, result) {
       if (result.outcome === 'delivered') return;
       const fields = { ...describeRecord(record), outcome: result.outcome, attempts: result.attempts, status: result.status, code: result.error?.code, err: result.error?.message };

@@ -12,6 +12,9 @@ export class DispatchMetrics implements DispatchListener {
   readonly inFlight: Gauge;
   readonly inFlightCapacity: Gauge;
   readonly endToEnd: Histogram<'outcome'>;
+  readonly blockedRetries: Counter<'topic'>;
+  readonly deadLetterFailures: Counter<'topic'>;
+  readonly replyFailures: Counter<'topic'>;
   /** Plain totals for the live progress line and summaries, without scraping the registry. */
   readonly totals = { received: 0, delivered: 0, deadLettered: 0, skipped: 0, discarded: 0, attempts: 0 };
 
@@ -35,6 +38,9 @@ export class DispatchMetrics implements DispatchListener {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
       registers,
     });
+    this.blockedRetries = new Counter({ name: 'kafka_dispatch_blocked_retries_total', help: 'Retries of records holding their partition under failure-policy block.', labelNames: ['topic'], registers });
+    this.deadLetterFailures = new Counter({ name: 'kafka_dispatch_dead_letter_failures_total', help: 'Records a dead letter (sink or topic) did not take.', labelNames: ['topic'], registers });
+    this.replyFailures = new Counter({ name: 'kafka_dispatch_reply_failures_total', help: 'Responses that could not be produced to the reply topic.', labelNames: ['topic'], registers });
     if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry });
   }
 
@@ -48,6 +54,18 @@ export class DispatchMetrics implements DispatchListener {
     this.attempts.inc({ topic: record.topic });
     this.totals.attempts++;
     if (failure.nextDelayMs !== undefined) this.retries.inc({ topic: record.topic });
+  }
+
+  onBlocked(record: KafkaRecord): void {
+    this.blockedRetries.inc({ topic: record.topic });
+  }
+
+  onDeadLetterFailed(record: KafkaRecord): void {
+    this.deadLetterFailures.inc({ topic: record.topic });
+  }
+
+  onReplyFailed(record: KafkaRecord): void {
+    this.replyFailures.inc({ topic: record.topic });
   }
 
   onFinished(record: KafkaRecord, result: DispatchResult): void {

@@ -7,6 +7,8 @@ export interface RecordedRequest {
   headers: IncomingHttpHeaders;
   body: string;
   receivedAt: number;
+  /** When the answer was sent; undefined while pending or when the client went away. */
+  answeredAt?: number;
 }
 
 export interface Reply {
@@ -51,6 +53,7 @@ export async function startRecordingSink(reply: (request: RecordedRequest) => Re
         aborted.push(recorded);
         return;
       }
+      recorded.answeredAt = Date.now();
       res.writeHead(answer.status ?? 200, { 'content-type': 'text/plain', ...answer.headers });
       res.end(answer.body ?? 'ok');
     } finally {
@@ -75,3 +78,21 @@ export async function startRecordingSink(reply: (request: RecordedRequest) => Re
 }
 
 export type RecordingSink = Awaited<ReturnType<typeof startRecordingSink>>;
+
+/** The most requests ever open at once among `requests`, from their receive and answer times. */
+export function maxOverlap(requests: RecordedRequest[]): number {
+  const events: Array<[number, number]> = [];
+  for (const r of requests) {
+    events.push([r.receivedAt, 1]);
+    events.push([r.answeredAt ?? Number.POSITIVE_INFINITY, -1]);
+  }
+  // Ends before starts at the same millisecond: a request answered as the next one arrives is not concurrency.
+  events.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  let open = 0;
+  let max = 0;
+  for (const [, delta] of events) {
+    open += delta;
+    max = Math.max(max, open);
+  }
+  return max;
+}
