@@ -139,6 +139,7 @@ export async function startDispatcher(settings: Settings, options: StartOptions 
     topics: settings.topics,
     fromBeginning: settings.initialOffset === 'earliest',
     maxBytesPerPartition: settings.fetchMaxBytesPerPartition,
+    sessionTimeoutMs: settings.sessionTimeoutMs,
     logger,
     onRecords: (records) => {
       // After stop begins, records are neither dispatched nor committed: the next owner gets them.
@@ -196,7 +197,10 @@ export async function startDispatcher(settings: Settings, options: StartOptions 
       stopped ??= (async () => {
         stopping = true;
         source!.pauseAll();
-        logger.info({ inFlight: scheduler.pending, graceMs }, 'draining');
+        // Everything already fetched is finished within the grace period, not just what is in flight:
+        // with out-of-order completion (key, unordered) a dropped record would leave a gap that
+        // makes the next owner repeat every finished record behind it.
+        logger.info({ buffered: scheduler.pending, graceMs }, 'draining');
         let timer: NodeJS.Timeout | undefined;
         const drained = await Promise.race([
           scheduler.idle().then(() => true),

@@ -14,6 +14,23 @@ export async function runCommand(argv: string[]): Promise<number> {
   const logger = createLogger();
   for (const warning of warnings) logger.warn(warning);
 
+  // Handlers first: a signal that arrives while the dispatcher is still starting must not kill it
+  // mid-join; it is honoured as soon as the start completes.
+  let signals = 0;
+  let requestStop: (() => void) | undefined;
+  const stopRequested = new Promise<void>((resolve) => (requestStop = resolve));
+  const onSignal = (signal: NodeJS.Signals) => {
+    signals++;
+    if (signals > 1) {
+      logger.warn({ signal }, 'second signal: exiting now without committing unfinished work');
+      process.exit(130);
+    }
+    logger.info({ signal }, 'shutting down');
+    requestStop!();
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+
   let dispatcher;
   try {
     dispatcher = await startDispatcher(settings, { logger, processMetrics: true });
@@ -21,24 +38,12 @@ export async function runCommand(argv: string[]): Promise<number> {
     logger.fatal({ err: error }, 'dispatcher failed to start');
     return 1;
   }
-  return new Promise<number>((resolve) => {
-    let signals = 0;
-    const onSignal = (signal: NodeJS.Signals) => {
-      signals++;
-      if (signals > 1) {
-        logger.warn({ signal }, 'second signal: exiting now without committing unfinished work');
-        process.exit(130);
-      }
-      logger.info({ signal }, 'shutting down');
-      dispatcher.stop().then(
-        () => resolve(0),
-        (error: unknown) => {
-          logger.error({ err: error }, 'shutdown failed');
-          resolve(1);
-        },
-      );
-    };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
-  });
+  await stopRequested;
+  try {
+    await dispatcher.stop();
+    return 0;
+  } catch (error) {
+    logger.error({ err: error }, 'shutdown failed');
+    return 1;
+  }
 }

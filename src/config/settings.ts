@@ -29,6 +29,8 @@ export interface Settings {
   /** Requests in flight within one partition in `unordered` and `key` modes. */
   maxInFlightPerPartition: number;
   commitIntervalMs: number;
+  /** A member silent this long is dropped from the group and its partitions reassigned. */
+  sessionTimeoutMs: number;
   shutdownGraceMs: number;
   /** 0 turns the /metrics, /healthz and /readyz server off. */
   metricsPort: number;

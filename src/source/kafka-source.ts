@@ -13,6 +13,7 @@ export interface KafkaSourceOptions {
   topics: string[];
   fromBeginning: boolean;
   maxBytesPerPartition: number;
+  sessionTimeoutMs: number;
   logger: Logger;
   /** Takes the records of one fetched batch, in offset order. Must not block. */
   onRecords: (records: KafkaRecord[]) => void;
@@ -39,8 +40,8 @@ export class KafkaSource {
   constructor(private readonly options: KafkaSourceOptions) {
     this.consumer = options.kafka.consumer({
       groupId: options.groupId,
-      sessionTimeout: 30_000,
-      heartbeatInterval: 3000,
+      sessionTimeout: options.sessionTimeoutMs,
+      heartbeatInterval: Math.max(500, Math.min(3000, Math.floor(options.sessionTimeoutMs / 3))),
       maxWaitTimeInMs: 1000,
       maxBytesPerPartition: options.maxBytesPerPartition,
       allowAutoTopicCreation: false,
