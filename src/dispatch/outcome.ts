@@ -27,6 +27,15 @@ export interface AttemptFailure {
   nextDelayMs: number | undefined;
 }
 
+/** One HTTP exchange, whatever its result. */
+export interface AttemptReport {
+  target: 'sink' | 'dead-letter';
+  durationMs: number;
+  status?: number | undefined;
+  /** Set when there was no HTTP answer (connection error, timeout). */
+  error?: DispatchError | undefined;
+}
+
 export interface BlockedRound {
   round: number;
   error: DispatchError;
@@ -36,6 +45,7 @@ export interface BlockedRound {
 /** Listeners learn what happens to records; the offset manager and telemetry are listeners. */
 export interface DispatchListener {
   onReceived?(record: KafkaRecord): void;
+  onAttempt?(record: KafkaRecord, report: AttemptReport): void;
   onAttemptFailed?(record: KafkaRecord, failure: AttemptFailure): void;
   /** `block` policy: the record holds its partition and will be tried again. */
   onBlocked?(record: KafkaRecord, round: BlockedRound): void;
@@ -54,6 +64,10 @@ export class ListenerSet implements Required<DispatchListener> {
 
   onReceived(record: KafkaRecord): void {
     for (const l of this.listeners) this.call(() => l.onReceived?.(record));
+  }
+
+  onAttempt(record: KafkaRecord, report: AttemptReport): void {
+    for (const l of this.listeners) this.call(() => l.onAttempt?.(record, report));
   }
 
   onAttemptFailed(record: KafkaRecord, failure: AttemptFailure): void {

@@ -167,11 +167,19 @@ export class RecordDispatcher {
   /** One HTTP attempt; a non-2xx answer is a failure, not an exception. */
   private async attempt(record: KafkaRecord, request: OutboundRequest, target?: string): Promise<{ status: number } | { failure: Failure }> {
     let response: SinkResponse;
+    const kind = target ? 'dead-letter' : 'sink';
+    let started = 0;
     try {
-      response = await this.schedule(() => this.options.sender.send(request, target));
+      response = await this.schedule(() => {
+        started = performance.now();
+        return this.options.sender.send(request, target);
+      });
     } catch (error) {
-      return { failure: { error: asDispatchError(error), status: undefined, body: undefined } };
+      const failure = asDispatchError(error);
+      this.options.listener.onAttempt?.(record, { target: kind, durationMs: started ? performance.now() - started : 0, error: failure });
+      return { failure: { error: failure, status: undefined, body: undefined } };
     }
+    this.options.listener.onAttempt?.(record, { target: kind, durationMs: performance.now() - started, status: response.status });
     if (isSuccessStatus(response.status)) {
       if (!target && this.options.replyTopic && this.options.producer && response.body.length > 0) await this.reply(record, response);
       return { status: response.status };
