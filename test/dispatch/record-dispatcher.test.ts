@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { encodeCloudEvent, type CloudEventContext } from '../../src/dispatch/cloudevents.js';
 import { encodeRaw } from '../../src/dispatch/encode.js';
-import type { AttemptFailure, BlockedRound, DispatchListener, DispatchResult } from '../../src/dispatch/outcome.js';
+import type { AttemptFailure, AttemptReport, BlockedRound, DispatchListener, DispatchResult } from '../../src/dispatch/outcome.js';
 import { RecordDispatcher, type RecordDispatcherOptions, type RecordProducer } from '../../src/dispatch/record-dispatcher.js';
 import { DispatchError, RecordFormatError, SinkResponseError, SinkTransportError } from '../../src/errors.js';
 import type { KafkaRecord } from '../../src/source/record.js';
@@ -34,8 +34,12 @@ class RecordingListener implements Required<DispatchListener> {
   readonly deadLetterFailed: DispatchError[] = [];
   readonly replyFailed: DispatchError[] = [];
   readonly finished: DispatchResult[] = [];
+  readonly attempts: AttemptReport[] = [];
   onReceived(record: KafkaRecord): void {
     this.received.push(record);
+  }
+  onAttempt(_record: KafkaRecord, report: AttemptReport): void {
+    this.attempts.push(report);
   }
   onAttemptFailed(_record: KafkaRecord, failure: AttemptFailure): void {
     this.failed.push(failure);
@@ -942,5 +946,24 @@ describe('RecordDispatcher: hard stop (signal)', () => {
     expect(await run(h)).toBeUndefined();
     expect(h.sender.calls).toHaveLength(0);
     expect(h.listener.finished).toHaveLength(0);
+  });
+});
+
+describe('RecordDispatcher: every HTTP exchange is reported to onAttempt', () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+
+  it('reports each sink attempt with its status or error, then the dead-letter attempt', async () => {
+    const h = setup([503, 'transport', 500], { dls: [202] });
+    const result = await run(h);
+    expect(result?.outcome).toBe('dead-lettered');
+    expect(h.listener.attempts.map((a) => [a.target, a.status, a.error?.code])).toEqual([
+      ['sink', 503, undefined],
+      ['sink', undefined, 'KD_SINK_TRANSPORT'],
+      ['sink', 500, undefined],
+      ['dead-letter', 202, undefined],
+    ]);
+    expect(h.listener.attempts.every((a) => a.durationMs >= 0)).toBe(true);
   });
 });
