@@ -13,6 +13,7 @@ import { startHealthServer } from './server/health-server.js';
 import { createKafka } from './source/kafka-client.js';
 import { KafkaSource } from './source/kafka-source.js';
 import type { KafkaRecord } from './source/record.js';
+import { LagCollector } from './telemetry/lag-collector.js';
 import { loggingListener } from './telemetry/log-listener.js';
 import { createLogger, type Logger } from './telemetry/logger.js';
 import { DispatchMetrics } from './telemetry/metrics.js';
@@ -25,6 +26,8 @@ export interface StartOptions {
   sender?: Sender;
   /** Collect Node's default process metrics into this dispatcher's registry. */
   processMetrics?: boolean;
+  /** Serve /metrics, /healthz, /readyz on this port whatever the settings say (0 = any free port). */
+  metricsServerPort?: number;
 }
 
 export interface StopResult {
@@ -39,6 +42,8 @@ export interface RunningDispatcher {
   /** Port of /metrics, /healthz, /readyz, when the server runs. */
   metricsPort: number | undefined;
   isReady(): boolean;
+  /** Why /readyz answers 503, or undefined when ready. */
+  notReadyReason(): string | undefined;
   /** Records fetched and not yet finished (queued or in flight). */
   buffered(): number;
   /** Stop fetching, let in-flight work finish within `graceMs`, commit, leave the group. */
@@ -48,7 +53,9 @@ export interface RunningDispatcher {
 /** Wires the parts together: Kafka source → offsets + scheduler → record dispatcher → HTTP sender. */
 export async function startDispatcher(settings: Settings, options: StartOptions = {}): Promise<RunningDispatcher> {
   const logger = options.logger ?? createLogger();
-  const metrics = new DispatchMetrics({ defaultMetrics: options.processMetrics ?? false });
+  // The scheduler exists below; the gauge reads it at scrape time.
+  let bufferedRecords = () => 0;
+  const metrics = new DispatchMetrics({ defaultMetrics: options.processMetrics ?? false, bufferedRecords: () => bufferedRecords() });
   metrics.inFlightCapacity.set(settings.maxInFlight);
   const tokenFile = settings.sinkTokenFile ? new TokenFile(settings.sinkTokenFile, (error) => logger.warn({ err: error }, 'cannot read the sink token file; keeping the last token')) : undefined;
   const sender =
@@ -132,6 +139,18 @@ export async function startDispatcher(settings: Settings, options: StartOptions 
     nullKeys: settings.nullKeys,
     run: (record) => dispatcher.dispatch(record),
   });
+  bufferedRecords = () => scheduler.pending;
+
+  let crashed: Error | undefined;
+  let collector: LagCollector | undefined;
+  const notReadyReason = (): string | undefined => {
+    if (stopping) return 'draining';
+    if (!source?.isJoined) return 'not yet joined the consumer group';
+    if (crashed) return `consumer crashed (${crashed.message}); restarting`;
+    if (collector?.failure) return `brokers unreachable (${collector.failure.message})`;
+    return undefined;
+  };
+  const updateHealth = () => metrics.connected.set(source?.isJoined && !crashed && !collector?.failure && !stopping ? 1 : 0);
 
   source = new KafkaSource({
     kafka,
@@ -148,23 +167,45 @@ export async function startDispatcher(settings: Settings, options: StartOptions 
     },
     isFull: (topic, partition) => scheduler.pendingIn(topic, partition) >= partitionBuffer || scheduler.pending >= totalBuffer,
     onRebalancing: () => {
+      metrics.rebalances.inc();
       logger.info('rebalance: committing finished offsets before rejoining');
       offsets.commit().catch(() => {});
     },
     onAssignment: (assigned, revoked) => {
       for (const tp of revoked) for (const p of tp.partitions) scheduler.dropPartition(tp.topic, p);
       offsets.forget(revoked.flatMap((tp) => tp.partitions.map((partition) => ({ topic: tp.topic, partition }))));
+      crashed = undefined;
+      updateHealth();
       logger.info({ assigned, revoked }, 'joined group');
     },
-    onCrash: (error, restarting) => logger.error({ err: error, restarting }, 'kafka consumer crashed'),
+    onCrash: (error, restarting) => {
+      crashed = error;
+      updateHealth();
+      logger.error({ err: error, restarting }, 'kafka consumer crashed');
+    },
+  });
+  const admin = kafka.admin();
+  await admin.connect();
+  collector = new LagCollector({
+    admin,
+    groupId: settings.groupId,
+    topics: settings.topics,
+    initialOffset: settings.initialOffset,
+    intervalMs: settings.lagIntervalMs,
+    metrics,
+    logger,
+    ownLagSeconds: () => offsets.lagSeconds(),
+    committedOffsets: () => offsets.committedOffsets(),
+    onRefreshed: updateHealth,
   });
 
+  const serverPort = options.metricsServerPort ?? (settings.metricsPort > 0 ? settings.metricsPort : undefined);
   const server =
-    settings.metricsPort > 0
+    serverPort !== undefined
       ? await startHealthServer({
-          port: settings.metricsPort,
+          port: serverPort,
           registry: metrics.registry,
-          notReadyReason: () => (stopping ? 'draining' : source!.isJoined ? undefined : 'not yet joined the consumer group'),
+          notReadyReason,
         })
       : undefined;
 
@@ -177,10 +218,13 @@ export async function startDispatcher(settings: Settings, options: StartOptions 
     await sender.close().catch(() => {});
     await producer?.disconnect().catch(() => {});
     await limiter?.stop({ dropWaitingJobs: true }).catch(() => {});
+    await collector?.stop();
+    await admin.disconnect().catch(() => {});
     await server?.close();
   };
   try {
     await source.start();
+    collector.start();
   } catch (error) {
     offsets.stop();
     await release();
@@ -191,11 +235,13 @@ export async function startDispatcher(settings: Settings, options: StartOptions 
   return {
     metrics,
     metricsPort: server?.port,
-    isReady: () => !stopping && source!.isJoined,
+    isReady: () => notReadyReason() === undefined,
+    notReadyReason,
     buffered: () => scheduler.pending,
     stop(graceMs = settings.shutdownGraceMs) {
       stopped ??= (async () => {
         stopping = true;
+        updateHealth();
         source!.pauseAll();
         // Everything already fetched is finished within the grace period, not just what is in flight:
         // with out-of-order completion (key, unordered) a dropped record would leave a gap that

@@ -34,6 +34,8 @@ export interface Settings {
   shutdownGraceMs: number;
   /** 0 turns the /metrics, /healthz and /readyz server off. */
   metricsPort: number;
+  /** How often the group's lag is read from the brokers for every partition of its topics. */
+  lagIntervalMs: number;
 
   /** `cloudevents`: binary mode with Knative's attributes; `raw`: the value alone. */
   format: Format;

@@ -34,7 +34,7 @@ export class OffsetManager {
       entry = { topic: record.topic, partition: record.partition, tracker: new OffsetTracker(), committed: undefined };
       this.trackers.set(id, entry);
     }
-    return entry.tracker.register(record.offset);
+    return entry.tracker.register(record.offset, record.timestamp);
   }
 
   /** A record finished (delivered, dead-lettered, skipped or discarded). Late news of a revoked partition is ignored. */
@@ -71,6 +71,16 @@ export class OffsetManager {
     let total = 0;
     for (const entry of this.trackers.values()) total += entry.tracker.unfinished;
     return total;
+  }
+
+  /** Per owned partition: seconds since the oldest unfinished record's timestamp, 0 when none waits. */
+  lagSeconds(now = Date.now()): Array<{ topic: string; partition: number; seconds: number }> {
+    const out = [];
+    for (const entry of this.trackers.values()) {
+      const oldest = entry.tracker.oldestUnfinishedTimestamp();
+      out.push({ topic: entry.topic, partition: entry.partition, seconds: oldest === undefined ? 0 : Math.max(0, (now - oldest) / 1000) });
+    }
+    return out;
   }
 
   committedOffsets(): TopicPartitionOffset[] {

@@ -6,6 +6,7 @@
  */
 export class OffsetTracker {
   private offsets: number[] = [];
+  private timestamps: number[] = [];
   private done: boolean[] = [];
   private head = 0;
   private lastRegistered = -1;
@@ -15,10 +16,11 @@ export class OffsetTracker {
    * Registers a received record; false when the offset was already registered (a re-fetch after a
    * rebalance that kept this partition), so it must not be dispatched again.
    */
-  register(offset: number): boolean {
+  register(offset: number, timestamp = 0): boolean {
     if (offset <= this.lastRegistered) return false;
     this.lastRegistered = offset;
     this.offsets.push(offset);
+    this.timestamps.push(timestamp);
     this.done.push(false);
     return true;
   }
@@ -34,6 +36,7 @@ export class OffsetTracker {
     // Compact now and then so memory follows what is unfinished, not what was ever received.
     if (this.head > 1024 && this.head * 2 > this.offsets.length) {
       this.offsets = this.offsets.slice(this.head);
+      this.timestamps = this.timestamps.slice(this.head);
       this.done = this.done.slice(this.head);
       this.head = 0;
     }
@@ -51,10 +54,14 @@ export class OffsetTracker {
     return count;
   }
 
-  /** The oldest unfinished offset, if any. */
+  /** The oldest unfinished offset, if any: the head of the window, which stops at the first unfinished. */
   oldestUnfinished(): number | undefined {
-    for (let i = this.head; i < this.done.length; i++) if (!this.done[i]) return this.offsets[i];
-    return undefined;
+    return this.head < this.offsets.length ? this.offsets[this.head] : undefined;
+  }
+
+  /** Timestamp of the oldest unfinished record, if any (what lag in seconds is measured from). */
+  oldestUnfinishedTimestamp(): number | undefined {
+    return this.head < this.offsets.length ? this.timestamps[this.head] : undefined;
   }
 
   private indexOf(offset: number): number {

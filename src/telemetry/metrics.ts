@@ -1,46 +1,74 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { DispatchListener, DispatchResult, AttemptFailure } from '../dispatch/outcome.js';
+import type { AttemptFailure, AttemptReport, DispatchListener, DispatchResult } from '../dispatch/outcome.js';
 import type { KafkaRecord } from '../source/record.js';
 
-/** Prometheus metrics of one dispatcher. Each dispatcher has its own registry. */
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+const END_TO_END_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600];
+
+/**
+ * Prometheus metrics of one dispatcher, each in its own registry. Names and labels are listed in the
+ * README's metrics reference; a test holds them to it.
+ */
 export class DispatchMetrics implements DispatchListener {
   readonly registry = new Registry();
   readonly received: Counter<'topic'>;
   readonly finished: Counter<'topic' | 'outcome' | 'status_class'>;
-  readonly attempts: Counter<'topic'>;
+  readonly attempts: Counter<'topic' | 'target' | 'status_class'>;
   readonly retries: Counter<'topic'>;
+  readonly attemptDuration: Histogram<'target' | 'status_class'>;
+  readonly endToEnd: Histogram<'topic' | 'outcome'>;
   readonly inFlight: Gauge;
   readonly inFlightCapacity: Gauge;
-  readonly endToEnd: Histogram<'outcome'>;
+  readonly retryBacklog: Gauge;
+  readonly buffered: Gauge;
   readonly blockedRetries: Counter<'topic'>;
   readonly deadLetterFailures: Counter<'topic'>;
   readonly replyFailures: Counter<'topic'>;
+  readonly rebalances: Counter;
+  readonly committedOffset: Gauge<'topic' | 'partition'>;
+  readonly connected: Gauge;
+  readonly lag: Gauge<'group' | 'topic' | 'partition'>;
+  readonly lagSeconds: Gauge<'group' | 'topic' | 'partition'>;
+  readonly groupLag: Gauge<'group' | 'topic'>;
+  readonly groupLagSeconds: Gauge<'group' | 'topic'>;
+  readonly lagRefreshFailures: Counter;
   /** Plain totals for the live progress line and summaries, without scraping the registry. */
   readonly totals = { received: 0, delivered: 0, deadLettered: 0, skipped: 0, discarded: 0, attempts: 0 };
+  private readonly waitingToRetry = new WeakSet<KafkaRecord>();
 
-  constructor(options: { defaultMetrics?: boolean } = {}) {
+  constructor(options: { defaultMetrics?: boolean; bufferedRecords?: () => number } = {}) {
     const registers = [this.registry];
-    this.received = new Counter({ name: 'kafka_dispatch_records_received_total', help: 'Records taken from Kafka for dispatch.', labelNames: ['topic'], registers });
-    this.finished = new Counter({
-      name: 'kafka_dispatch_records_finished_total',
-      help: 'Records finished, by outcome (delivered, dead_lettered, skipped, discarded) and last HTTP status class.',
-      labelNames: ['topic', 'outcome', 'status_class'],
+    const counter = <L extends string>(name: string, help: string, labelNames: L[] = []) => new Counter<L>({ name, help, labelNames, registers });
+    const gauge = <L extends string>(name: string, help: string, labelNames: L[] = []) => new Gauge<L>({ name, help, labelNames, registers });
+    this.received = counter('kafka_dispatch_records_received_total', 'Records taken from Kafka and started.', ['topic']);
+    this.finished = counter('kafka_dispatch_records_finished_total', 'Records finished, by outcome (delivered, dead_lettered, skipped, discarded) and the class of the last sink status.', ['topic', 'outcome', 'status_class']);
+    this.attempts = counter('kafka_dispatch_attempts_total', 'HTTP attempts, to the sink or the dead-letter sink, by status class (none: no answer).', ['topic', 'target', 'status_class']);
+    this.retries = counter('kafka_dispatch_retries_total', 'Attempts that were followed by another one.', ['topic']);
+    this.attemptDuration = new Histogram({ name: 'kafka_dispatch_attempt_duration_seconds', help: 'Duration of one HTTP attempt.', labelNames: ['target', 'status_class'], buckets: LATENCY_BUCKETS, registers });
+    this.endToEnd = new Histogram({ name: 'kafka_dispatch_end_to_end_seconds', help: 'Record timestamp to its final outcome.', labelNames: ['topic', 'outcome'], buckets: END_TO_END_BUCKETS, registers });
+    this.inFlight = gauge('kafka_dispatch_in_flight_requests', 'Records being dispatched now (in an attempt or waiting between attempts).');
+    this.inFlightCapacity = gauge('kafka_dispatch_in_flight_capacity', 'The configured maximum of records in flight (max-in-flight); saturation = in_flight_requests / in_flight_capacity.');
+    this.retryBacklog = gauge('kafka_dispatch_retry_backlog', 'Records waiting for their next attempt.');
+    const buffered = options.bufferedRecords;
+    this.buffered = new Gauge({
+      name: 'kafka_dispatch_buffered_records',
+      help: 'Records fetched and not yet finished (queued or in flight).',
       registers,
+      collect() {
+        if (buffered) this.set(buffered());
+      },
     });
-    this.attempts = new Counter({ name: 'kafka_dispatch_attempts_total', help: 'HTTP attempts to the sink.', labelNames: ['topic'], registers });
-    this.retries = new Counter({ name: 'kafka_dispatch_retries_total', help: 'Attempts that were followed by another one.', labelNames: ['topic'], registers });
-    this.inFlight = new Gauge({ name: 'kafka_dispatch_in_flight_requests', help: 'Records being dispatched now (attempt or wait between attempts).', registers });
-    this.inFlightCapacity = new Gauge({ name: 'kafka_dispatch_in_flight_capacity', help: 'Configured maximum of records in flight.', registers });
-    this.endToEnd = new Histogram({
-      name: 'kafka_dispatch_end_to_end_seconds',
-      help: 'Record timestamp to final outcome.',
-      labelNames: ['outcome'],
-      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
-      registers,
-    });
-    this.blockedRetries = new Counter({ name: 'kafka_dispatch_blocked_retries_total', help: 'Retries of records holding their partition under failure-policy block.', labelNames: ['topic'], registers });
-    this.deadLetterFailures = new Counter({ name: 'kafka_dispatch_dead_letter_failures_total', help: 'Records a dead letter (sink or topic) did not take.', labelNames: ['topic'], registers });
-    this.replyFailures = new Counter({ name: 'kafka_dispatch_reply_failures_total', help: 'Responses that could not be produced to the reply topic.', labelNames: ['topic'], registers });
+    this.blockedRetries = counter('kafka_dispatch_blocked_retries_total', 'Retries of records holding their partition under failure-policy block.', ['topic']);
+    this.deadLetterFailures = counter('kafka_dispatch_dead_letter_failures_total', 'Records a dead letter (sink or topic) did not take.', ['topic']);
+    this.replyFailures = counter('kafka_dispatch_reply_failures_total', 'Responses that could not be produced to the reply topic.', ['topic']);
+    this.rebalances = counter('kafka_dispatch_rebalances_total', 'Consumer group rebalances this member went through.');
+    this.committedOffset = gauge('kafka_dispatch_committed_offset', 'The last offset this member committed (the next to consume), per partition it owns.', ['topic', 'partition']);
+    this.connected = gauge('kafka_dispatch_consumer_connected', '1 while the consumer is a member of its group and the brokers answer, else 0.');
+    this.lag = gauge('kafka_dispatch_consumer_lag', "Records between the group's committed offset and the partition's end, for every partition of the group's topics.", ['group', 'topic', 'partition']);
+    this.lagSeconds = gauge('kafka_dispatch_consumer_lag_seconds', 'Age of the oldest record not yet finished, per partition this member owns (0 when none is waiting).', ['group', 'topic', 'partition']);
+    this.groupLag = gauge('kafka_dispatch_consumer_group_lag', 'Lag in records summed over the partitions of a topic.', ['group', 'topic']);
+    this.groupLagSeconds = gauge('kafka_dispatch_consumer_group_lag_seconds', 'The largest lag in seconds among the partitions of a topic this member owns.', ['group', 'topic']);
+    this.lagRefreshFailures = counter('kafka_dispatch_lag_refresh_failures_total', 'Lag refreshes that failed (the brokers did not answer).');
     if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry });
   }
 
@@ -50,10 +78,23 @@ export class DispatchMetrics implements DispatchListener {
     this.inFlight.inc();
   }
 
+  onAttempt(record: KafkaRecord, report: AttemptReport): void {
+    if (report.target === 'sink') {
+      this.totals.attempts++;
+      if (this.waitingToRetry.delete(record)) this.retryBacklog.dec();
+    }
+    const statusClass = report.error ? 'none' : classOf(report.status);
+    this.attempts.inc({ topic: record.topic, target: report.target, status_class: statusClass });
+    this.attemptDuration.observe({ target: report.target, status_class: statusClass }, report.durationMs / 1000);
+  }
+
   onAttemptFailed(record: KafkaRecord, failure: AttemptFailure): void {
-    this.attempts.inc({ topic: record.topic });
-    this.totals.attempts++;
-    if (failure.nextDelayMs !== undefined) this.retries.inc({ topic: record.topic });
+    if (failure.nextDelayMs === undefined) return;
+    this.retries.inc({ topic: record.topic });
+    if (!this.waitingToRetry.has(record)) {
+      this.waitingToRetry.add(record);
+      this.retryBacklog.inc();
+    }
   }
 
   onBlocked(record: KafkaRecord): void {
@@ -70,18 +111,16 @@ export class DispatchMetrics implements DispatchListener {
 
   onFinished(record: KafkaRecord, result: DispatchResult): void {
     this.inFlight.dec();
-    if (result.outcome === 'delivered') {
-      // The successful attempt; failed ones were counted as they failed.
-      this.attempts.inc({ topic: record.topic });
-      this.totals.attempts++;
-    }
+    if (this.waitingToRetry.delete(record)) this.retryBacklog.dec();
     const key = result.outcome === 'dead-lettered' ? 'deadLettered' : result.outcome;
     this.totals[key]++;
-    this.finished.inc({ topic: record.topic, outcome: result.outcome.replace('-', '_'), status_class: statusClass(result.status) });
-    this.endToEnd.observe({ outcome: result.outcome.replace('-', '_') }, Math.max(0, (Date.now() - record.timestamp) / 1000));
+    const outcome = result.outcome.replace('-', '_');
+    this.finished.inc({ topic: record.topic, outcome, status_class: classOf(result.status) });
+    this.endToEnd.observe({ topic: record.topic, outcome }, Math.max(0, (Date.now() - record.timestamp) / 1000));
   }
 }
 
-export function statusClass(status: number | undefined): string {
+/** `2xx`…`5xx`, or `none` when there was no HTTP answer. */
+export function classOf(status: number | undefined): string {
   return status === undefined ? 'none' : `${Math.floor(status / 100)}xx`;
 }

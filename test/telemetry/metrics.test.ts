@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { DispatchMetrics } from '../../src/telemetry/metrics.js';
+
+// Written by hand from the README's metrics reference table, not read back from the code.
+const GOLDEN: Array<[name: string, type: 'counter' | 'gauge' | 'histogram', labels: string[]]> = [
+  ['kafka_dispatch_records_received_total', 'counter', ['topic']],
+  ['kafka_dispatch_records_finished_total', 'counter', ['topic', 'outcome', 'status_class']],
+  ['kafka_dispatch_attempts_total', 'counter', ['topic', 'target', 'status_class']],
+  ['kafka_dispatch_retries_total', 'counter', ['topic']],
+  ['kafka_dispatch_attempt_duration_seconds', 'histogram', ['target', 'status_class']],
+  ['kafka_dispatch_end_to_end_seconds', 'histogram', ['topic', 'outcome']],
+  ['kafka_dispatch_in_flight_requests', 'gauge', []],
+  ['kafka_dispatch_in_flight_capacity', 'gauge', []],
+  ['kafka_dispatch_retry_backlog', 'gauge', []],
+  ['kafka_dispatch_buffered_records', 'gauge', []],
+  ['kafka_dispatch_blocked_retries_total', 'counter', ['topic']],
+  ['kafka_dispatch_dead_letter_failures_total', 'counter', ['topic']],
+  ['kafka_dispatch_reply_failures_total', 'counter', ['topic']],
+  ['kafka_dispatch_rebalances_total', 'counter', []],
+  ['kafka_dispatch_committed_offset', 'gauge', ['topic', 'partition']],
+  ['kafka_dispatch_consumer_connected', 'gauge', []],
+  ['kafka_dispatch_consumer_lag', 'gauge', ['group', 'topic', 'partition']],
+  ['kafka_dispatch_consumer_group_lag', 'gauge', ['group', 'topic']],
+  ['kafka_dispatch_consumer_lag_seconds', 'gauge', ['group', 'topic', 'partition']],
+  ['kafka_dispatch_consumer_group_lag_seconds', 'gauge', ['group', 'topic']],
+  ['kafka_dispatch_lag_refresh_failures_total', 'counter', []],
+];
+
+describe('metrics', () => {
+  it('are exactly the documented names, types and labels', async () => {
+    const metrics = new DispatchMetrics();
+    const exported = (await metrics.registry.getMetricsAsJSON()).filter((m) => m.name.startsWith('kafka_dispatch_'));
+    expect(exported.map((m) => m.name).sort()).toEqual(GOLDEN.map(([name]) => name).sort());
+    for (const [name, type, labels] of GOLDEN) {
+      const metric = metrics.registry.getSingleMetric(name) as unknown as { labelNames: string[] };
+      expect(exported.find((m) => m.name === name)!.type, name).toBe(type);
+      expect([...metric.labelNames].sort(), name).toEqual([...labels].sort());
+    }
+  });
+
+  it('follow Prometheus naming: counters end in _total, durations in _seconds', () => {
+    for (const [name, type] of GOLDEN) {
+      if (type === 'counter') expect(name).toMatch(/_total$/);
+      else expect(name).not.toMatch(/_total$/);
+      if (name.includes('duration') || name.includes('end_to_end')) expect(name).toMatch(/_seconds$/);
+    }
+  });
+
+  it('include Node process metrics when asked, in the same registry', async () => {
+    const metrics = new DispatchMetrics({ defaultMetrics: true });
+    const text = await metrics.registry.metrics();
+    expect(text).toContain('process_cpu_seconds_total');
+    expect(text).toContain('nodejs_eventloop_lag_seconds');
+  });
+});
