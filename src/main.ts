@@ -114,6 +114,7 @@ export async function startDispatcher(settings: Settings, options: StartOptions 
     sender,
     encode: settings.format === 'raw' ? encodeRaw : encodeCe,
     sinkUri: settings.sinkUri,
+    consumerGroup: settings.groupId,
     retry: settings.retry,
     backoffPolicy: settings.backoffPolicy,
     backoffDelayMs: settings.backoffDelayMs,

@@ -1,5 +1,6 @@
 import { startDispatcher } from '../main.js';
 import { createLogger } from '../telemetry/logger.js';
+import { startTracingFromEnv } from '../telemetry/tracing.js';
 import { loadConfigOrExit } from './load-config.js';
 
 /**
@@ -31,11 +32,15 @@ export async function runCommand(argv: string[]): Promise<number> {
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
 
+  // Off unless OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_TRACES_EXPORTER=otlp) is set and the SDK installed.
+  const stopTracing = await startTracingFromEnv(process.env, logger);
+
   let dispatcher;
   try {
     dispatcher = await startDispatcher(settings, { logger, processMetrics: true });
   } catch (error) {
     logger.fatal({ err: error }, 'dispatcher failed to start');
+    await stopTracing();
     return 1;
   }
   await stopRequested;
@@ -45,5 +50,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   } catch (error) {
     logger.error({ err: error }, 'shutdown failed');
     return 1;
+  } finally {
+    await stopTracing();
   }
 }

@@ -2,6 +2,7 @@ import pRetry, { AbortError } from 'p-retry';
 import type { BackoffPolicy, FailurePolicy } from '../config/settings.js';
 import { DispatchError, RecordFormatError, SinkResponseError } from '../errors.js';
 import type { KafkaRecord } from '../source/record.js';
+import { startRecordTrace, type AttemptTrace, type RecordTrace } from '../telemetry/tracing.js';
 import type { OutboundRequest, Sender, SinkResponse } from './http-sender.js';
 import type { DispatchListener, DispatchResult } from './outcome.js';
 import { backoffDelayMs, isRetriableStatus, isSuccessStatus, parseRetryAfter, retryDelayMs } from './retry-policy.js';
@@ -43,6 +44,8 @@ export interface RecordDispatcherOptions {
   /** Aborted on a hard stop: the record stays unfinished (not committed) and is redelivered later. */
   signal?: AbortSignal;
   now?: () => number;
+  /** The consumer group, for the record spans' `messaging.consumer.group.name`. */
+  consumerGroup?: string | undefined;
 }
 
 /** Knative sends at most this much of the last response body as knativeerrordata. */
@@ -70,6 +73,18 @@ export class RecordDispatcher {
 
   /** Resolves with the outcome, or undefined when a hard stop left the record unfinished. */
   async dispatch(record: KafkaRecord): Promise<DispatchResult | undefined> {
+    // The record span: child of the producer's context (Kafka headers), parent of every attempt.
+    const tracing = startRecordTrace(record, { consumerGroup: this.options.consumerGroup });
+    let result: DispatchResult | undefined;
+    try {
+      result = await tracing.with(() => this.dispatchTraced(record, tracing));
+      return result;
+    } finally {
+      tracing.finish(result);
+    }
+  }
+
+  private async dispatchTraced(record: KafkaRecord, tracing: RecordTrace): Promise<DispatchResult | undefined> {
     const { listener } = this.options;
     const started = performance.now();
     listener.onReceived?.(record);
@@ -85,18 +100,18 @@ export class RecordDispatcher {
     } catch (error) {
       const failure: Failure = { error: asDispatchError(error, 'KD_RECORD_INVALID'), status: undefined, body: undefined };
       // Never retried: it would fail the same way every time.
-      const dead = await this.deadLetter(record, failure);
+      const dead = await this.deadLetter(record, failure, tracing);
       if (this.aborted && !dead) return undefined;
       return finish({ outcome: dead ? 'dead-lettered' : 'discarded', attempts: 0, error: failure.error });
     }
 
     const counter = { attempts: 0 };
-    const first = await this.deliverWithRetries(record, request, counter);
+    const first = await this.deliverWithRetries(record, request, counter, tracing);
     if ('delivered' in first) return finish({ outcome: 'delivered', attempts: counter.attempts, status: first.delivered });
     if (this.aborted) return undefined;
     const failure = first;
 
-    if (await this.deadLetter(record, failure)) {
+    if (await this.deadLetter(record, failure, tracing)) {
       return finish({ outcome: 'dead-lettered', attempts: counter.attempts, status: failure.status, error: failure.error });
     }
     // A hard stop while the dead letter was being tried: unfinished, not skipped.
@@ -104,7 +119,7 @@ export class RecordDispatcher {
     if (this.options.failurePolicy !== 'block') {
       return finish({ outcome: 'skipped', attempts: counter.attempts, status: failure.status, error: failure.error });
     }
-    const outcome = await this.blockUntilAccepted(record, request, failure, counter);
+    const outcome = await this.blockUntilAccepted(record, request, failure, counter, tracing);
     if (!outcome) return undefined;
     return finish({ ...outcome, attempts: counter.attempts });
   }
@@ -114,7 +129,7 @@ export class RecordDispatcher {
   }
 
   /** The status that delivered the record, or the last failure once retries are over. */
-  private async deliverWithRetries(record: KafkaRecord, request: OutboundRequest, counter: { attempts: number }): Promise<Failure | { delivered: number }> {
+  private async deliverWithRetries(record: KafkaRecord, request: OutboundRequest, counter: { attempts: number }, tracing: RecordTrace): Promise<Failure | { delivered: number }> {
     let last: Failure | undefined;
     let deliveredStatus = 0;
     let stop = false;
@@ -122,7 +137,7 @@ export class RecordDispatcher {
       await pRetry(
         async () => {
           counter.attempts++;
-          const result = await this.attempt(record, request);
+          const result = await this.attempt(record, request, tracing, counter.attempts);
           if ('failure' in result) {
             last = result.failure;
             throw result.failure.error;
@@ -164,28 +179,38 @@ export class RecordDispatcher {
     }
   }
 
-  /** One HTTP attempt; a non-2xx answer is a failure, not an exception. */
-  private async attempt(record: KafkaRecord, request: OutboundRequest, target?: string): Promise<{ status: number } | { failure: Failure }> {
+  /**
+   * One HTTP attempt (`attemptNumber` counts from 1 per destination); a non-2xx answer is a failure,
+   * not an exception. Its span starts when the request leaves (after the rate limiter), and the
+   * request carries that span's trace context.
+   */
+  private async attempt(record: KafkaRecord, request: OutboundRequest, tracing: RecordTrace, attemptNumber: number, target?: string): Promise<{ status: number } | { failure: Failure }> {
     let response: SinkResponse;
     const kind = target ? 'dead-letter' : 'sink';
     let started = 0;
+    let span: AttemptTrace | undefined;
     try {
       response = await this.schedule(() => {
         started = performance.now();
-        return this.options.sender.send(request, target);
+        span = tracing.attempt(request, target ?? this.options.sinkUri, attemptNumber, target !== undefined);
+        const traced = span;
+        return traced.with(() => this.options.sender.send(traced.request, target));
       });
     } catch (error) {
       const failure = asDispatchError(error);
+      span?.end({ error: failure });
       this.options.listener.onAttempt?.(record, { target: kind, durationMs: started ? performance.now() - started : 0, error: failure });
       return { failure: { error: failure, status: undefined, body: undefined } };
     }
     this.options.listener.onAttempt?.(record, { target: kind, durationMs: performance.now() - started, status: response.status });
     if (isSuccessStatus(response.status)) {
+      span?.end({ status: response.status });
       if (!target && this.options.replyTopic && this.options.producer && response.body.length > 0) await this.reply(record, response);
       return { status: response.status };
     }
     const retriable = isRetriableStatus(response.status);
     const error = new SinkResponseError(response.status, response.body, retriable, parseRetryAfter(response.headers['retry-after'], this.now()));
+    span?.end({ status: response.status, error });
     return { failure: { error, status: response.status, body: response.body } };
   }
 
@@ -195,10 +220,10 @@ export class RecordDispatcher {
   }
 
   /** Tries the dead-letter sink, then the dead-letter topic; true when one of them took the record. */
-  private async deadLetter(record: KafkaRecord, failure: Failure): Promise<boolean> {
+  private async deadLetter(record: KafkaRecord, failure: Failure, tracing: RecordTrace): Promise<boolean> {
     const { deadLetters, listener } = this.options;
     if (deadLetters?.sink) {
-      const taken = await this.toDeadLetterSink(record, failure, deadLetters.sink);
+      const taken = await this.toDeadLetterSink(record, failure, deadLetters.sink, tracing);
       if (taken) return true;
     }
     if (deadLetters?.topic && this.options.producer) {
@@ -216,7 +241,7 @@ export class RecordDispatcher {
     return false;
   }
 
-  private async toDeadLetterSink(record: KafkaRecord, failure: Failure, sink: NonNullable<DeadLetters['sink']>): Promise<boolean> {
+  private async toDeadLetterSink(record: KafkaRecord, failure: Failure, sink: NonNullable<DeadLetters['sink']>, tracing: RecordTrace): Promise<boolean> {
     let request: OutboundRequest;
     try {
       request = sink.encode(record);
@@ -229,9 +254,10 @@ export class RecordDispatcher {
     if (failure.body && failure.body.length > 0) headers['ce-knativeerrordata'] = failure.body.subarray(0, ERROR_DATA_LIMIT).toString('base64');
     const deadRequest = { headers, body: request.body };
     try {
+      let deadAttempts = 0;
       await pRetry(
         async () => {
-          const result = await this.attempt(record, deadRequest, sink.uri);
+          const result = await this.attempt(record, deadRequest, tracing, ++deadAttempts, sink.uri);
           if ('failure' in result) throw result.failure.error.retriable ? result.failure.error : new AbortError(result.failure.error);
         },
         {
@@ -269,7 +295,7 @@ export class RecordDispatcher {
    * `block`: nothing is dropped. The sink (whatever its status says) and the dead letters are tried
    * again and again with a capped backoff until one takes the record or the dispatcher stops.
    */
-  private async blockUntilAccepted(record: KafkaRecord, request: OutboundRequest, first: Failure, counter: { attempts: number }): Promise<Omit<DispatchResult, 'durationMs' | 'attempts'> | undefined> {
+  private async blockUntilAccepted(record: KafkaRecord, request: OutboundRequest, first: Failure, counter: { attempts: number }, tracing: RecordTrace): Promise<Omit<DispatchResult, 'durationMs' | 'attempts'> | undefined> {
     let failure = first;
     for (let round = 1; !this.aborted; round++) {
       const delay = Math.min(backoffDelayMs('exponential', Math.max(this.options.backoffDelayMs, 1), Math.min(round, 30)), this.options.maxBackoffMs ?? 60_000);
@@ -277,11 +303,11 @@ export class RecordDispatcher {
       await sleep(delay, this.options.signal);
       if (this.aborted) return undefined;
       counter.attempts++;
-      const result = await this.attempt(record, request);
+      const result = await this.attempt(record, request, tracing, counter.attempts);
       if (!('failure' in result)) return { outcome: 'delivered', status: result.status };
       failure = result.failure;
       this.options.listener.onAttemptFailed?.(record, { attempt: counter.attempts, error: failure.error, nextDelayMs: undefined });
-      if (await this.deadLetter(record, failure)) return { outcome: 'dead-lettered', status: failure.status, error: failure.error };
+      if (await this.deadLetter(record, failure, tracing)) return { outcome: 'dead-lettered', status: failure.status, error: failure.error };
     }
     return undefined;
   }

@@ -1,0 +1,435 @@
+/**
+ * OpenTelemetry tracing of dispatches, through `@opentelemetry/api` only.
+ *
+ * - One CONSUMER span per record (`<topic> process`), whose parent is the W3C trace context
+ *   (`traceparent`/`tracestate`) found in the record's Kafka headers (`ce_traceparent`/`ce_tracestate`,
+ *   the CloudEvents Kafka binding of the distributed-tracing extension, when there is no `traceparent`).
+ *   It ends with `kafka_dispatch.outcome` and `kafka_dispatch.attempts`.
+ * - One CLIENT span per HTTP attempt (`POST`), child of the record span, with the HTTP semantic
+ *   attributes (`url.full` without credentials or secret-looking query values, `server.address`,
+ *   `server.port`, `http.response.status_code`, `http.request.resend_count`, `error.type`).
+ *   Dead-letter attempts carry `kafka_dispatch.target=dead-letter`.
+ * - The attempt span's context is injected into the request (`traceparent`, `tracestate`, via the
+ *   global propagator), so the sink's span is a child of the attempt. A CloudEvent (the request has
+ *   `ce-specversion`) also gets the distributed-tracing extension `ce-traceparent`/`ce-tracestate`,
+ *   unless the event already carries one: that one is the event's origin and is kept.
+ *
+ * No SDK registered (the default): the API hands out non-recording spans and a no-op propagator, so
+ * the cost is a few small objects per record; nothing is recorded and `propagation.inject` writes
+ * nothing. Then the record's own `traceparent`/`tracestate` are forwarded unchanged as HTTP headers
+ * (and as `ce-traceparent` in CloudEvents mode): the sink still continues the producer's trace, with
+ * the dispatcher invisible in it.
+ *
+ * An SDK can be registered by the embedding program, or from the environment with
+ * `startTracingFromEnv` (OTLP; needs `@opentelemetry/sdk-node`, which is not a dependency).
+ */
+import { readFileSync } from 'node:fs';
+import {
+  context as otelContext,
+  propagation,
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  type Attributes,
+  type Context,
+  type Span,
+  type TextMapGetter,
+  type TextMapSetter,
+  type Tracer,
+  type TracerProvider,
+} from '@opentelemetry/api';
+import type { OutboundRequest } from '../dispatch/http-sender.js';
+import type { DispatchResult } from '../dispatch/outcome.js';
+import type { DispatchError } from '../errors.js';
+import type { KafkaRecord } from '../source/record.js';
+
+export const TRACER_NAME = 'kafka-dispatch';
+export const TRACER_VERSION: string | undefined = readVersion();
+
+/** Attribute names of our own (not in the semantic conventions). */
+export const ATTR_OUTCOME = 'kafka_dispatch.outcome';
+export const ATTR_ATTEMPTS = 'kafka_dispatch.attempts';
+export const ATTR_TARGET = 'kafka_dispatch.target';
+
+/** Keys longer than this (or not valid UTF-8 text) are not put on the record span. */
+const MAX_KEY_ATTRIBUTE_LENGTH = 256;
+
+const TRACEPARENT = 'traceparent';
+const TRACESTATE = 'tracestate';
+const CE_KAFKA_PREFIX = 'ce_';
+
+let cachedProvider: TracerProvider | undefined;
+let cachedTracer: Tracer | undefined;
+
+/**
+ * The dispatcher's tracer, from the global provider of the moment. A tracer is not kept across a
+ * change of provider: `trace.disable()` followed by a new registration (tests) gets a fresh one.
+ */
+export function getTracer(): Tracer {
+  const provider = trace.getTracerProvider();
+  if (provider !== cachedProvider || !cachedTracer) {
+    cachedProvider = provider;
+    cachedTracer = provider.getTracer(TRACER_NAME, TRACER_VERSION);
+  }
+  return cachedTracer;
+}
+
+type HeaderValue = KafkaRecord['headers'][string];
+
+/** Reads Kafka record headers (Buffer, string or arrays of them); names match case-insensitively. */
+export const kafkaHeadersGetter: TextMapGetter<KafkaRecord['headers']> = {
+  keys: (carrier) => Object.keys(carrier),
+  get: (carrier, key) => {
+    const raw = findRaw(carrier, key);
+    if (raw === undefined || raw === null) return undefined;
+    if (!Array.isArray(raw)) return raw.toString('utf8');
+    const values = raw.filter((v) => v !== undefined && v !== null).map((v) => v.toString('utf8'));
+    return values.length === 0 ? undefined : values;
+  },
+};
+
+/**
+ * The Kafka headers the trace context is read from: the record's own, with `ce_traceparent` /
+ * `ce_tracestate` standing in for missing `traceparent` / `tracestate`.
+ */
+function traceCarrier(headers: KafkaRecord['headers']): KafkaRecord['headers'] {
+  if (findRaw(headers, TRACEPARENT) !== undefined) return headers;
+  const ceParent = findRaw(headers, CE_KAFKA_PREFIX + TRACEPARENT);
+  if (ceParent === undefined) return headers;
+  const ceState = findRaw(headers, CE_KAFKA_PREFIX + TRACESTATE);
+  const carrier: KafkaRecord['headers'] = Object.assign({}, headers, { [TRACEPARENT]: ceParent });
+  if (ceState !== undefined) carrier[TRACESTATE] = ceState;
+  return carrier;
+}
+
+/** The context the record was produced in (ROOT_CONTEXT when it carries none, or no propagator is set). */
+export function recordParentContext(record: KafkaRecord): Context {
+  return propagation.extract(ROOT_CONTEXT, traceCarrier(record.headers), kafkaHeadersGetter);
+}
+
+const requestHeadersSetter: TextMapSetter<Record<string, string>> = {
+  set: (carrier, key, value) => {
+    carrier[key] = value;
+  },
+};
+
+/** What the record dispatcher reports of one HTTP attempt. */
+export interface AttemptEnd {
+  status?: number | undefined;
+  /** A non-2xx status or a transport error. */
+  error?: DispatchError | undefined;
+}
+
+export interface AttemptTrace {
+  /** The request to send: a copy with trace headers, or the original when there are none to add. */
+  request: OutboundRequest;
+  /** Runs `fn` (the send) with the attempt span active, so an instrumented HTTP client nests under it. */
+  with<T>(fn: () => T): T;
+  end(result: AttemptEnd): void;
+}
+
+export interface RecordTraceOptions {
+  consumerGroup?: string | undefined;
+}
+
+/**
+ * The tracing of one record's dispatch: its span, and the attempt spans under it. Made by
+ * `startRecordTrace`; `finish` ends it.
+ */
+export class RecordTrace {
+  private readonly childContext: Context;
+
+  constructor(
+    private readonly record: KafkaRecord,
+    private readonly tracer: Tracer,
+    readonly span: Span,
+    parent: Context,
+  ) {
+    // A no-op tracer without a parent hands out an invalid span: nothing to put in the context.
+    this.childContext = trace.isSpanContextValid(span.spanContext()) ? trace.setSpan(parent, span) : parent;
+  }
+
+  /** Runs `fn` with the record span as the active span (for code that reads the active context). */
+  with<T>(fn: () => T): T {
+    return otelContext.with(this.childContext, fn);
+  }
+
+  /**
+   * Starts the span of one HTTP POST to `targetUri` (the sink, or a dead letter when `deadLetter`)
+   * and returns the request to send, carrying the trace context. `attempt` counts from 1.
+   */
+  attempt(request: OutboundRequest, targetUri: string, attempt: number, deadLetter = false): AttemptTrace {
+    const span = this.tracer.startSpan('POST', { kind: SpanKind.CLIENT }, this.childContext);
+    if (span.isRecording()) {
+      const attributes: Attributes = { 'http.request.method': 'POST', ...targetAttributes(targetUri) };
+      if (attempt > 1) attributes['http.request.resend_count'] = attempt - 1;
+      if (deadLetter) attributes[ATTR_TARGET] = 'dead-letter';
+      span.setAttributes(attributes);
+    }
+    const spanContext = trace.isSpanContextValid(span.spanContext()) ? trace.setSpan(this.childContext, span) : this.childContext;
+    return {
+      request: this.withTraceHeaders(request, spanContext),
+      with: (fn) => otelContext.with(spanContext, fn),
+      end: (result) => {
+        if (span.isRecording()) {
+          if (result.status !== undefined) span.setAttribute('http.response.status_code', result.status);
+          if (result.error) {
+            span.setAttribute('error.type', errorType(result));
+            span.setStatus({ code: SpanStatusCode.ERROR, message: result.error.message });
+          }
+        }
+        span.end();
+      },
+    };
+  }
+
+  /** Ends the record span; `result` undefined = a hard stop left the record unfinished. */
+  finish(result: Pick<DispatchResult, 'outcome' | 'attempts' | 'status' | 'error'> | undefined): void {
+    const { span } = this;
+    if (span.isRecording()) {
+      if (!result) {
+        span.setAttribute(ATTR_OUTCOME, 'unfinished');
+      } else {
+        span.setAttributes({ [ATTR_OUTCOME]: result.outcome, [ATTR_ATTEMPTS]: result.attempts });
+        if (result.outcome !== 'delivered') {
+          if (result.error) span.setAttribute('error.type', errorType(result));
+          span.setStatus({ code: SpanStatusCode.ERROR, ...(result.error ? { message: result.error.message } : {}) });
+        }
+      }
+    }
+    span.end();
+  }
+
+  private withTraceHeaders(request: OutboundRequest, spanContext: Context): OutboundRequest {
+    const injected: Record<string, string> = {};
+    propagation.inject(spanContext, injected, requestHeadersSetter);
+    let traceparent = injected[TRACEPARENT];
+    let tracestate = injected[TRACESTATE];
+    let extra: Record<string, string> = injected;
+    if (Object.keys(injected).length === 0) {
+      // No propagator (no SDK): pass the producer's context on as it came.
+      const carrier = traceCarrier(this.record.headers);
+      traceparent = lastString(kafkaHeadersGetter.get(carrier, TRACEPARENT));
+      if (traceparent === undefined) return request;
+      tracestate = lastString(kafkaHeadersGetter.get(carrier, TRACESTATE));
+      extra = { [TRACEPARENT]: traceparent, ...(tracestate ? { [TRACESTATE]: tracestate } : {}) };
+    }
+    // Object.assign: several times faster than a spread here, and this runs for every attempt.
+    const headers: Record<string, string> = Object.assign({}, request.headers, extra);
+    // CloudEvents distributed-tracing extension; an event that already has one keeps its origin's.
+    if (traceparent !== undefined && 'ce-specversion' in request.headers && !('ce-traceparent' in request.headers)) {
+      headers['ce-traceparent'] = traceparent;
+      if (tracestate) headers['ce-tracestate'] = tracestate;
+    }
+    return { headers, body: request.body };
+  }
+}
+
+/** Starts the CONSUMER span of a record, child of the context in its headers. */
+export function startRecordTrace(record: KafkaRecord, options: RecordTraceOptions = {}): RecordTrace {
+  const tracer = getTracer();
+  const parent = recordParentContext(record);
+  const span = tracer.startSpan(`${record.topic} process`, { kind: SpanKind.CONSUMER }, parent);
+  if (span.isRecording()) span.setAttributes(recordAttributes(record, options));
+  return new RecordTrace(record, tracer, span, parent);
+}
+
+function recordAttributes(record: KafkaRecord, options: RecordTraceOptions): Attributes {
+  const attributes: Attributes = {
+    'messaging.system': 'kafka',
+    'messaging.operation.type': 'process',
+    'messaging.destination.name': record.topic,
+    'messaging.destination.partition.id': String(record.partition),
+    'messaging.kafka.message.offset': record.offset,
+  };
+  if (options.consumerGroup) attributes['messaging.consumer.group.name'] = options.consumerGroup;
+  const key = printableKey(record.key);
+  if (key !== undefined) attributes['messaging.kafka.message.key'] = key;
+  if (record.value === null) attributes['messaging.kafka.message.tombstone'] = true;
+  else attributes['messaging.message.body.size'] = record.value.length;
+  return attributes;
+}
+
+/** The key as text when it is short, valid UTF-8 without control characters. */
+function printableKey(key: Buffer | null): string | undefined {
+  if (key === null || key.length === 0 || key.length > MAX_KEY_ATTRIBUTE_LENGTH) return undefined;
+  const text = key.toString('utf8');
+  if (text.includes('\uFFFD') || /[\x00-\x1f\x7f]/.test(text)) return undefined;
+  return text;
+}
+
+const targetCache = new Map<string, Attributes>();
+
+/** url.full, server.address and server.port of a target, worked out once per URI. */
+function targetAttributes(uri: string): Attributes {
+  let attributes = targetCache.get(uri);
+  if (!attributes) {
+    attributes = describeTarget(uri);
+    if (targetCache.size < 64) targetCache.set(uri, attributes);
+  }
+  return attributes;
+}
+
+const SECRET_QUERY_PARAM = /sig|signature|token|secret|passw|pwd|key|credential|auth|session|code/i;
+
+/**
+ * The target as `url.full`: credentials become `REDACTED:REDACTED` and the values of secret-looking
+ * query parameters (`sig`, `token`, `X-Amz-Signature`, `api_key`...) become `REDACTED`, as the
+ * semantic conventions ask.
+ */
+export function redactUrl(uri: string): string {
+  let url: URL;
+  try {
+    url = new URL(uri);
+  } catch {
+    return '';
+  }
+  if (url.username || url.password) {
+    url.username = 'REDACTED';
+    url.password = 'REDACTED';
+  }
+  if (url.search) {
+    let changed = false;
+    for (const name of new Set(url.searchParams.keys())) {
+      if (SECRET_QUERY_PARAM.test(name)) {
+        url.searchParams.set(name, 'REDACTED');
+        changed = true;
+      }
+    }
+    if (changed) url.search = url.searchParams.toString();
+  }
+  return url.href;
+}
+
+function describeTarget(uri: string): Attributes {
+  let url: URL;
+  try {
+    url = new URL(uri);
+  } catch {
+    return {};
+  }
+  const port = url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : url.protocol === 'http:' ? 80 : undefined;
+  const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+  return { 'url.full': redactUrl(uri), 'server.address': host, ...(port !== undefined ? { 'server.port': port } : {}) };
+}
+
+/** `error.type`: the HTTP status for an answer, the transport's error code, else our code. */
+function errorType(result: { status?: number | undefined; error?: DispatchError | undefined }): string {
+  const { error } = result;
+  if (error && 'status' in error && typeof error.status === 'number') return String(error.status);
+  if (error && 'timedOut' in error && error.timedOut === true) return 'timeout';
+  const causeCode = (error?.cause as { code?: unknown } | undefined)?.code;
+  if (typeof causeCode === 'string' && causeCode !== '') return causeCode;
+  if (result.status !== undefined) return String(result.status);
+  return error?.code ?? '_OTHER';
+}
+
+function findRaw(headers: KafkaRecord['headers'], name: string): HeaderValue {
+  const exact = headers[name];
+  if (exact !== undefined) return exact;
+  for (const key in headers) {
+    if (key.length === name.length && key.toLowerCase() === name) return headers[key];
+  }
+  return undefined;
+}
+
+function lastString(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[value.length - 1] : value;
+}
+
+function readVersion(): string | undefined {
+  try {
+    // src/telemetry/ and dist/telemetry/ are both two levels below package.json.
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { name?: string; version?: string };
+    return pkg.name === 'kafka-dispatch' ? pkg.version : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Optional OTLP export from the environment
+// ---------------------------------------------------------------------------------------------
+
+export interface TracingLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+}
+
+/** Loads a module by name; replaceable in tests. */
+export type ModuleLoader = (specifier: string) => Promise<unknown>;
+
+interface NodeSdkModule {
+  NodeSDK: new (configuration: Record<string, unknown>) => { start(): void | Promise<void>; shutdown(): Promise<void> };
+}
+
+export const SDK_NODE_MODULE = '@opentelemetry/sdk-node';
+export const SDK_INSTALL_HINT = 'npm install @opentelemetry/sdk-node @opentelemetry/exporter-trace-otlp-http';
+
+/** True when the environment asks for OTLP trace export. */
+export function tracingRequested(env: NodeJS.ProcessEnv): boolean {
+  if (isTrue(env.OTEL_SDK_DISABLED)) return false;
+  const exporters = (env.OTEL_TRACES_EXPORTER ?? '')
+    .split(',')
+    .map((s) => s.trim().toLowerCase())
+    .filter(Boolean);
+  if (exporters.includes('none')) return false;
+  if (exporters.includes('otlp')) return true;
+  return exporters.length === 0 && Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
+}
+
+/**
+ * Starts the OpenTelemetry Node SDK when the environment asks for OTLP export
+ * (`OTEL_EXPORTER_OTLP_ENDPOINT` / `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, or
+ * `OTEL_TRACES_EXPORTER=otlp`; `OTEL_SDK_DISABLED=true` or `OTEL_TRACES_EXPORTER=none` turn it off).
+ * The SDK reads every other `OTEL_*` variable itself (protocol, headers, sampler, resource
+ * attributes...); the service name is `OTEL_SERVICE_NAME`, else `kafka-dispatch`.
+ *
+ * `@opentelemetry/sdk-node` is not a dependency: it is loaded only here. When it is missing, a
+ * warning says what to install and the dispatcher runs without tracing. Never throws.
+ *
+ * Returns the shutdown (flushes the spans still buffered); a no-op when nothing was started.
+ */
+export async function startTracingFromEnv(
+  env: NodeJS.ProcessEnv,
+  logger: TracingLogger,
+  load: ModuleLoader = (specifier) => import(specifier),
+): Promise<() => Promise<void>> {
+  const nothing = async () => {};
+  if (!tracingRequested(env)) return nothing;
+  let sdkModule: NodeSdkModule;
+  try {
+    // A variable specifier: TypeScript does not look for the (absent) module's types.
+    const specifier: string = SDK_NODE_MODULE;
+    sdkModule = (await load(specifier)) as NodeSdkModule;
+    if (typeof sdkModule?.NodeSDK !== 'function') throw new Error(`${SDK_NODE_MODULE} has no NodeSDK export`);
+  } catch (error) {
+    logger.warn(
+      { err: error, install: SDK_INSTALL_HINT },
+      `OTLP tracing was asked for (OTEL_* environment) but ${SDK_NODE_MODULE} cannot be loaded; running without tracing. Install it with: ${SDK_INSTALL_HINT}`,
+    );
+    return nothing;
+  }
+  const serviceName = env.OTEL_SERVICE_NAME || TRACER_NAME;
+  try {
+    const sdk = new sdkModule.NodeSDK({ serviceName, instrumentations: [] });
+    await sdk.start();
+    logger.info(
+      { serviceName, endpoint: env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? env.OTEL_EXPORTER_OTLP_ENDPOINT, protocol: env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? env.OTEL_EXPORTER_OTLP_PROTOCOL },
+      'OpenTelemetry tracing started (OTLP export)',
+    );
+    let stopped: Promise<void> | undefined;
+    return () =>
+      (stopped ??= sdk.shutdown().catch((error: unknown) => {
+        logger.warn({ err: error }, 'OpenTelemetry SDK shutdown failed');
+      }));
+  } catch (error) {
+    logger.warn({ err: error }, 'OpenTelemetry SDK did not start; running without tracing');
+    return nothing;
+  }
+}
+
+function isTrue(value: string | undefined): boolean {
+  return value !== undefined && value.trim().toLowerCase() === 'true';
+}
