@@ -9,6 +9,7 @@ commands:
   demo        local broker + demo sink + dispatcher + a short load, with live progress (npm start)
   demo-sink   the demo inference service: GET|POST /predict?query=... answers an intent label
   kafka       a local Apache Kafka broker without Docker: start | stop | status | logs
+  lag         a consumer group's lag per partition with KEDA's rules (like kafka-consumer-groups --describe)
 
 run 'kafka-dispatch <command> --help' for the options of a command; every configuration option is
 listed in the README with its environment variable and KafkaSource equivalent.`;
@@ -26,6 +27,7 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./demo-sink.js')).demoSinkCommand(rest);
     case 'kafka':
       return (await import('./kafka.js')).kafkaCommand(rest);
+    case 'lag': return (await import('./lag.js')).lagCommand(rest);
     case '--version':
     case 'version': {
       const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
