@@ -8,7 +8,8 @@ import { LocalBroker } from '../../src/broker/local-broker.js';
 import { isPortOpen, probeKafkaPort, waitForKafka } from '../../src/broker/wait.js';
 import { EnvironmentError } from '../../src/errors.js';
 
-const PORT = Number(process.env.KD_TEST_BROKER_PORT ?? 39092);
+// Its own broker, apart from the one the global setup shares (KD_TEST_BROKER_PORT, 29092).
+const PORT = Number(process.env.KD_TEST_OWN_BROKER_PORT ?? 39092);
 
 function processAlive(pid: number): boolean {
   try {
