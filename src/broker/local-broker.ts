@@ -54,6 +54,11 @@ export interface LocalBrokerOptions {
   env?: NodeJS.ProcessEnv;
   /** How long `start()` waits for the broker to answer. Default 90 s. */
   readyTimeoutMs?: number;
+  /**
+   * Also listen with SASL_PLAINTEXT on this port, with PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512 for
+   * these users (name → password). SCRAM credentials are written when the storage is formatted.
+   */
+  sasl?: { port: number; users: Record<string, string> };
 }
 
 export interface LocalBrokerStatus {
@@ -163,6 +168,7 @@ export class LocalBroker {
   readonly version: string;
   readonly heap: string;
   readonly host = LOCAL_BROKER_HOST;
+  readonly sasl: LocalBrokerOptions['sasl'];
   private readonly logger: Logger | undefined;
   private readonly javaCommand: string;
   private readonly mavenCommand: string;
@@ -186,6 +192,7 @@ export class LocalBroker {
       throw new EnvironmentError('KD_BROKER_CONFIG', `not a Kafka version: ${JSON.stringify(this.version)}`);
     }
     this.heap = options.heap ?? '384m';
+    this.sasl = options.sasl;
     this.logger = options.logger;
     this.javaCommand = options.javaCommand ?? 'java';
     this.mavenCommand = options.mavenCommand ?? 'mvn';
@@ -348,15 +355,24 @@ export class LocalBroker {
 
   private writeConfig(): void {
     mkdirSync(this.dataDir, { recursive: true });
+    const sasl = this.sasl;
     const properties = [
       '# Written by kafka-dispatch on every start; edits are overwritten.',
       'process.roles=broker,controller',
       'node.id=1',
       `controller.quorum.voters=1@${this.host}:${this.controllerPort}`,
-      `listeners=PLAINTEXT://${this.host}:${this.port},CONTROLLER://${this.host}:${this.controllerPort}`,
-      `advertised.listeners=PLAINTEXT://${this.host}:${this.port}`,
+      `listeners=PLAINTEXT://${this.host}:${this.port},CONTROLLER://${this.host}:${this.controllerPort}${sasl ? `,SASL_PLAINTEXT://${this.host}:${sasl.port}` : ''}`,
+      `advertised.listeners=PLAINTEXT://${this.host}:${this.port}${sasl ? `,SASL_PLAINTEXT://${this.host}:${sasl.port}` : ''}`,
       'controller.listener.names=CONTROLLER',
-      'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+      `listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT${sasl ? ',SASL_PLAINTEXT:SASL_PLAINTEXT' : ''}`,
+      ...(sasl
+        ? [
+            'sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512',
+            `listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required ${Object.entries(sasl.users).map(([u, p]) => `user_${u}="${p}"`).join(' ')};`,
+            'listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;',
+            'listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;',
+          ]
+        : []),
       'inter.broker.listener.name=PLAINTEXT',
       `log.dirs=${this.dataDir}`,
       'num.partitions=1',
@@ -402,7 +418,10 @@ export class LocalBroker {
     if (uuid.status !== 0 || !/^[A-Za-z0-9_-]{22}$/.test(clusterId)) {
       throw new EnvironmentError('KD_BROKER_FORMAT', `kafka.tools.StorageTool random-uuid failed: ${uuid.stderr || uuid.stdout || uuid.error?.message}`);
     }
-    const format = this.runSync(this.javaCommand, this.javaArgs('kafka.tools.StorageTool', ['format', '-t', clusterId, '-c', this.serverProperties]));
+    const scram = Object.entries(this.sasl?.users ?? {}).flatMap(([name, password]) =>
+      ['SCRAM-SHA-256', 'SCRAM-SHA-512'].flatMap((mechanism) => ['--add-scram', `${mechanism}=[name=${name},password=${password}]`]),
+    );
+    const format = this.runSync(this.javaCommand, this.javaArgs('kafka.tools.StorageTool', ['format', '-t', clusterId, '-c', this.serverProperties, ...scram]));
     if (format.status !== 0) {
       throw new EnvironmentError(
         'KD_BROKER_FORMAT',
