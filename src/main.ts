@@ -93,6 +93,7 @@ export async function startDispatcher(settings: Settings, options: StartOptions 
   const limiter = settings.rateLimit > 0 ? new Bottleneck({ minTime: 1000 / settings.rateLimit }) : undefined;
 
   let stopping = false;
+  let resumeQueued = false;
   let source: KafkaSource | undefined;
   const hardStop = new AbortController();
   const offsets = new OffsetManager({ commit: (o) => source!.commit(o), intervalMs: settings.commitIntervalMs, logger });
@@ -103,7 +104,14 @@ export async function startDispatcher(settings: Settings, options: StartOptions 
       {
         onFinished: (record) => {
           offsets.finished(record);
-          source?.resumeDrained();
+          // Completions come in bursts: look for partitions to resume once per burst, not per record.
+          if (!resumeQueued && source?.hasPaused) {
+            resumeQueued = true;
+            setImmediate(() => {
+              resumeQueued = false;
+              source?.resumeDrained();
+            });
+          }
         },
       },
       ...(options.listeners ?? []),

@@ -130,7 +130,17 @@ export class RecordDispatcher {
 
   /** The status that delivered the record, or the last failure once retries are over. */
   private async deliverWithRetries(record: KafkaRecord, request: OutboundRequest, counter: { attempts: number }, tracing: RecordTrace): Promise<Failure | { delivered: number }> {
-    let last: Failure | undefined;
+    if (this.aborted) return { error: new DispatchError('KD_STOPPED', 'the dispatcher is stopping'), status: undefined, body: undefined };
+    // Fast path: nearly every record goes through on its first attempt, without the retry machinery.
+    counter.attempts++;
+    const first = await this.attempt(record, request, tracing, counter.attempts);
+    if (!('failure' in first)) return { delivered: first.status };
+    const firstDelay = this.afterFailedAttempt(record, first.failure.error, 1, this.options.retry);
+    if (firstDelay === undefined) return first.failure;
+    if (firstDelay > 0) await sleep(firstDelay, this.options.signal);
+    if (this.aborted) return first.failure;
+
+    let last: Failure = first.failure;
     let deliveredStatus = 0;
     let stop = false;
     try {
@@ -145,7 +155,7 @@ export class RecordDispatcher {
           deliveredStatus = result.status;
         },
         {
-          retries: this.options.retry,
+          retries: this.options.retry - 1,
           // p-retry's own delays are exponential only: ours come from the pure policy, awaited here.
           minTimeout: 0,
           maxTimeout: 0,
@@ -153,22 +163,9 @@ export class RecordDispatcher {
           ...(this.options.signal ? { signal: this.options.signal } : {}),
           // Called for every failed attempt, final ones included, before shouldRetry.
           onFailedAttempt: async ({ error, attemptNumber, retriesLeft }) => {
-            const failure = asDispatchError(error);
-            // A record past its maximum age goes to the dead letter instead of being retried.
-            stop = !failure.retriable || this.isTooOld(record);
-            const nextDelayMs =
-              retriesLeft > 0 && !stop
-                ? retryDelayMs({
-                    policy: this.options.backoffPolicy,
-                    baseMs: this.options.backoffDelayMs,
-                    retry: attemptNumber,
-                    retryAfterMs: failure instanceof SinkResponseError ? failure.retryAfterMs : undefined,
-                    maxRetryAfterMs: this.options.maxRetryAfterMs ?? Number.POSITIVE_INFINITY,
-                    jitter: this.options.retryJitter ?? 0,
-                  })
-                : undefined;
-            this.options.listener.onAttemptFailed?.(record, { attempt: attemptNumber, error: failure, nextDelayMs });
-            if (nextDelayMs) await sleep(nextDelayMs, this.options.signal);
+            const delay = this.afterFailedAttempt(record, asDispatchError(error), attemptNumber + 1, retriesLeft);
+            stop = delay === undefined;
+            if (delay) await sleep(delay, this.options.signal);
           },
           shouldRetry: () => !stop,
         },
@@ -178,6 +175,28 @@ export class RecordDispatcher {
       return last ?? { error: asDispatchError(error), status: undefined, body: undefined };
     }
   }
+
+  /**
+   * After failed attempt number `attempt`: tells the listener, and returns the wait before the next
+   * attempt, or undefined when there will be none (a final status, no retries left, or a record past
+   * its maximum age, which goes to the dead letter instead).
+   */
+  private afterFailedAttempt(record: KafkaRecord, failure: DispatchError, attempt: number, retriesLeft: number): number | undefined {
+    const stop = !failure.retriable || retriesLeft <= 0 || this.isTooOld(record);
+    const nextDelayMs = stop
+      ? undefined
+      : retryDelayMs({
+          policy: this.options.backoffPolicy,
+          baseMs: this.options.backoffDelayMs,
+          retry: attempt,
+          retryAfterMs: failure instanceof SinkResponseError ? failure.retryAfterMs : undefined,
+          maxRetryAfterMs: this.options.maxRetryAfterMs ?? Number.POSITIVE_INFINITY,
+          jitter: this.options.retryJitter ?? 0,
+        });
+    this.options.listener.onAttemptFailed?.(record, { attempt, error: failure, nextDelayMs });
+    return nextDelayMs;
+  }
+
 
   /**
    * One HTTP attempt (`attemptNumber` counts from 1 per destination); a non-2xx answer is a failure,

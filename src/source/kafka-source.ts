@@ -78,6 +78,10 @@ export class KafkaSource {
     });
   }
 
+  get hasPaused(): boolean {
+    return this.paused.size > 0;
+  }
+
   /** Resumes paused partitions whose buffers have room again. Cheap when none is paused. */
   resumeDrained(): void {
     if (this.paused.size === 0) return;

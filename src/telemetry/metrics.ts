@@ -2,6 +2,9 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { AttemptFailure, AttemptReport, DispatchListener, DispatchResult } from '../dispatch/outcome.js';
 import type { KafkaRecord } from '../source/record.js';
 
+/** A labelled counter or histogram child. */
+type Child = { inc?: (n?: number) => void; observe?: (v: number) => void };
+
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 const END_TO_END_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600];
 
@@ -35,6 +38,8 @@ export class DispatchMetrics implements DispatchListener {
   /** Plain totals for the live progress line and summaries, without scraping the registry. */
   readonly totals = { received: 0, delivered: 0, deadLettered: 0, skipped: 0, discarded: 0, attempts: 0 };
   private readonly waitingToRetry = new WeakSet<KafkaRecord>();
+  /** Labelled children resolved once: prom-client hashes the label object on every call otherwise. */
+  private readonly children = new Map<string, Child>();
 
   constructor(options: { defaultMetrics?: boolean; bufferedRecords?: () => number } = {}) {
     const registers = [this.registry];
@@ -72,9 +77,18 @@ export class DispatchMetrics implements DispatchListener {
     if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry });
   }
 
+  private child(key: string, make: () => Child): Child {
+    let child = this.children.get(key);
+    if (!child) {
+      child = make();
+      this.children.set(key, child);
+    }
+    return child;
+  }
+
   onReceived(record: KafkaRecord): void {
     this.totals.received++;
-    this.received.inc({ topic: record.topic });
+    this.child(`r|${record.topic}`, () => this.received.labels({ topic: record.topic })).inc!();
     this.inFlight.inc();
   }
 
@@ -84,8 +98,9 @@ export class DispatchMetrics implements DispatchListener {
       if (this.waitingToRetry.delete(record)) this.retryBacklog.dec();
     }
     const statusClass = report.error ? 'none' : classOf(report.status);
-    this.attempts.inc({ topic: record.topic, target: report.target, status_class: statusClass });
-    this.attemptDuration.observe({ target: report.target, status_class: statusClass }, report.durationMs / 1000);
+    const key = `${record.topic}|${report.target}|${statusClass}`;
+    this.child(`a|${key}`, () => this.attempts.labels({ topic: record.topic, target: report.target, status_class: statusClass })).inc!();
+    this.child(`d|${report.target}|${statusClass}`, () => this.attemptDuration.labels({ target: report.target, status_class: statusClass })).observe!(report.durationMs / 1000);
   }
 
   onAttemptFailed(record: KafkaRecord, failure: AttemptFailure): void {
@@ -114,13 +129,16 @@ export class DispatchMetrics implements DispatchListener {
     if (this.waitingToRetry.delete(record)) this.retryBacklog.dec();
     const key = result.outcome === 'dead-lettered' ? 'deadLettered' : result.outcome;
     this.totals[key]++;
-    const outcome = result.outcome.replace('-', '_');
-    this.finished.inc({ topic: record.topic, outcome, status_class: classOf(result.status) });
-    this.endToEnd.observe({ topic: record.topic, outcome }, Math.max(0, (Date.now() - record.timestamp) / 1000));
+    const outcome = result.outcome === 'dead-lettered' ? 'dead_lettered' : result.outcome;
+    const statusClass = classOf(result.status);
+    this.child(`f|${record.topic}|${outcome}|${statusClass}`, () => this.finished.labels({ topic: record.topic, outcome, status_class: statusClass })).inc!();
+    this.child(`e|${record.topic}|${outcome}`, () => this.endToEnd.labels({ topic: record.topic, outcome })).observe!(Math.max(0, (Date.now() - record.timestamp) / 1000));
   }
 }
 
 /** `2xx`…`5xx`, or `none` when there was no HTTP answer. */
+const CLASSES = ['0xx', '1xx', '2xx', '3xx', '4xx', '5xx'];
+
 export function classOf(status: number | undefined): string {
-  return status === undefined ? 'none' : `${Math.floor(status / 100)}xx`;
+  return status === undefined ? 'none' : (CLASSES[Math.floor(status / 100)] ?? `${Math.floor(status / 100)}xx`);
 }

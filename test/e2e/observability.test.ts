@@ -3,21 +3,14 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { brokers, createTopic, disconnectKafka, produce } from '../helpers/kafka.js';
-import { startRecordingSink, type RecordingSink } from '../helpers/recording-sink.js';
-import { startTestDispatcher, type TestDispatcher } from '../helpers/dispatcher.js';
+import { describe, expect, it } from 'vitest';
+import { brokers, createTopic, produce } from '../helpers/kafka.js';
+import { startTestDispatcher } from '../helpers/dispatcher.js';
+import { useTestResources } from '../helpers/resources.js';
 import { runCli, startCli } from '../helpers/cli.js';
 import { waitFor, sleep } from '../helpers/wait-for.js';
 
-const cleanup: Array<() => Promise<unknown>> = [];
-let dispatcher: TestDispatcher | undefined;
-afterEach(async () => {
-  await dispatcher?.stop(5000);
-  dispatcher = undefined;
-  for (const step of cleanup.splice(0).reverse()) await step();
-});
-afterAll(() => disconnectKafka());
+const res = useTestResources();
 
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -38,18 +31,13 @@ async function metric(port: number, line: RegExp): Promise<number | undefined> {
   return match === undefined ? undefined : Number(match.split(' ').pop());
 }
 
-async function sinkWith(...args: Parameters<typeof startRecordingSink>): Promise<RecordingSink> {
-  const sink = await startRecordingSink(...args);
-  cleanup.push(() => sink.close());
-  return sink;
-}
 
 describe('observability endpoints (real broker)', () => {
   it('/readyz goes starting → ready → draining while /healthz stays up', async () => {
     const { topic, group } = await createTopic(1);
     let release: () => void = () => {};
     const gate = new Promise<void>((resolve) => (release = resolve));
-    const sink = await sinkWith(async (r) => {
+    const sink = await res.sink(async (r) => {
       if (r.body === 'slow') await gate;
       return {};
     });
@@ -66,12 +54,12 @@ describe('observability endpoints (real broker)', () => {
         await sleep(5);
       }
     })();
-    dispatcher = await startTestDispatcher({ topics: [topic], groupId: group, sinkUri: sink.url }, { metricsServerPort: port });
+    res.dispatcher = await startTestDispatcher({ topics: [topic], groupId: group, sinkUri: sink.url }, { metricsServerPort: port });
     await waitFor(() => seen.includes('ready'), '/readyz 200');
     expect((await get(port, '/healthz')).status).toBe(200);
     await produce(topic, [{ value: 'slow' }]);
     await waitFor(() => sink.requests.length === 1, 'the slow request');
-    const stopping = dispatcher.stop(10_000);
+    const stopping = res.dispatcher!.stop(10_000);
     await waitFor(() => seen.includes('draining'), '/readyz 503 draining');
     expect((await get(port, '/healthz')).status).toBe(200);
     release();
@@ -84,13 +72,13 @@ describe('observability endpoints (real broker)', () => {
   it('lag in seconds grows while the sink is down and returns to 0 after; lag in records follows', async () => {
     const { topic, group } = await createTopic(1);
     let down = true;
-    const sink = await sinkWith(() => (down ? { status: 503 } : {}));
+    const sink = await res.sink(() => (down ? { status: 503 } : {}));
     const port = await freePort();
-    dispatcher = await startTestDispatcher(
+    res.dispatcher = await startTestDispatcher(
       { topics: [topic], groupId: group, sinkUri: sink.url, failurePolicy: 'block', retry: 1000, backoffDelayMs: 50, lagIntervalMs: 200, commitIntervalMs: 200 },
       { metricsServerPort: port },
     );
-    await waitFor(() => dispatcher!.isReady(), 'ready');
+    await waitFor(() => res.dispatcher!.isReady(), 'ready');
     await produce(topic, [{ value: 'a' }, { value: 'b' }, { value: 'c' }]);
     const seconds = new RegExp(`^kafka_dispatch_consumer_lag_seconds\\{group="${group}",topic="${topic}",partition="0"\\}`);
     const records = new RegExp(`^kafka_dispatch_consumer_lag\\{group="${group}",topic="${topic}",partition="0"\\}`);
@@ -99,7 +87,7 @@ describe('observability endpoints (real broker)', () => {
     await sleep(800);
     const second = (await metric(port, seconds))!;
     expect(second).toBeGreaterThan(first);
-    expect(await metric(port, records)).toBe(3);
+    await waitFor(async () => (await metric(port, records)) === 3, 'lag of 3 records');
     down = false;
     await waitFor(async () => (await metric(port, seconds)) === 0 && (await metric(port, records)) === 0, 'lag back to 0', 15_000);
     expect(await metric(port, /^kafka_dispatch_consumer_connected /)).toBe(1);

@@ -3,21 +3,15 @@ import { createServer } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { createTopic, disconnectKafka, produce } from '../helpers/kafka.js';
+import { describe, expect, it } from 'vitest';
+import { createTopic, produce } from '../helpers/kafka.js';
 import { makeTestPki } from '../helpers/certs.js';
 import { startRecordingSink } from '../helpers/recording-sink.js';
-import { startTestDispatcher, type TestDispatcher } from '../helpers/dispatcher.js';
+import { startTestDispatcher } from '../helpers/dispatcher.js';
+import { useTestResources } from '../helpers/resources.js';
 import { waitFor, sleep } from '../helpers/wait-for.js';
 
-const cleanup: Array<() => Promise<unknown>> = [];
-let dispatcher: TestDispatcher | undefined;
-afterEach(async () => {
-  await dispatcher?.stop(5000);
-  dispatcher = undefined;
-  for (const step of cleanup.splice(0).reverse()) await step();
-});
-afterAll(() => disconnectKafka());
+const res = useTestResources();
 
 describe('sink security', () => {
   const pki = makeTestPki();
@@ -34,7 +28,7 @@ describe('sink security', () => {
       });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    cleanup.push(() => new Promise<void>((resolve) => { server.close(() => resolve()); server.closeAllConnections(); }));
+    res.defer(() => new Promise<void>((resolve) => { server.close(() => resolve()); server.closeAllConnections(); }));
     return { url: `https://127.0.0.1:${(server.address() as { port: number }).port}/`, seen };
   }
 
@@ -42,7 +36,7 @@ describe('sink security', () => {
     const sink = await httpsSink(true);
     const { topic, group } = await createTopic(1);
     await produce(topic, [{ value: 'over-tls' }]);
-    dispatcher = await startTestDispatcher({ topics: [topic], groupId: group, sinkUri: sink.url, sinkCaCerts: pki.ca, sinkClientCert: pki.clientCert, sinkClientKey: pki.clientKey });
+    res.dispatcher = await startTestDispatcher({ topics: [topic], groupId: group, sinkUri: sink.url, sinkCaCerts: pki.ca, sinkClientCert: pki.clientCert, sinkClientKey: pki.clientKey });
     await waitFor(() => sink.seen.length === 1, 'delivery over TLS');
     expect(sink.seen[0]).toEqual({ body: 'over-tls', clientCN: 'client' });
   });
@@ -51,10 +45,10 @@ describe('sink security', () => {
     const sink = await httpsSink(false);
     const { topic, group } = await createTopic(1);
     await produce(topic, [{ value: 'untrusted' }]);
-    dispatcher = await startTestDispatcher({ topics: [topic], groupId: group, sinkUri: sink.url, retry: 1, backoffDelayMs: 10 });
-    await waitFor(() => dispatcher!.metrics.totals.skipped === 1, 'the give-up');
+    res.dispatcher = await startTestDispatcher({ topics: [topic], groupId: group, sinkUri: sink.url, retry: 1, backoffDelayMs: 10 });
+    await waitFor(() => res.dispatcher!.metrics.totals.skipped === 1, 'the give-up');
     expect(sink.seen).toHaveLength(0);
-    expect(dispatcher.logs().find((l) => l.msg.startsWith('record given up'))).toMatchObject({ code: 'KD_SINK_TRANSPORT' });
+    expect(res.dispatcher!.logs().find((l) => l.msg.startsWith('record given up'))).toMatchObject({ code: 'KD_SINK_TRANSPORT' });
   });
 
   it('sends the bearer token from a file and picks up a rotated token', async () => {
@@ -62,10 +56,10 @@ describe('sink security', () => {
     const tokenFile = join(dir, 'token');
     writeFileSync(tokenFile, 'first-token\n');
     const sink = await startRecordingSink();
-    cleanup.push(() => sink.close());
+    res.defer(() => sink.close());
     const { topic, group } = await createTopic(1);
     await produce(topic, [{ value: 'one' }]);
-    dispatcher = await startTestDispatcher({ topics: [topic], groupId: group, sinkUri: sink.url, sinkTokenFile: tokenFile });
+    res.dispatcher = await startTestDispatcher({ topics: [topic], groupId: group, sinkUri: sink.url, sinkTokenFile: tokenFile });
     await waitFor(() => sink.requests.length === 1, 'first delivery');
     // Rotated the way kubelet does it: a new file moved into place.
     writeFileSync(join(dir, 'token.new'), 'second-token');

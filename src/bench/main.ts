@@ -1,0 +1,781 @@
+/**
+ * `npm run bench [-- flags]`: kafka-dispatch's throughput, CPU, latency and memory against a local
+ * broker and a trivial sink in its own process, each measured against its bound. Prints a table and
+ * writes `bench/results/<YYYY-MM-DD>.json`. Targets are reported (pass column), never enforced: the
+ * process exits 0 whatever they say, 1 only when the benchmark itself could not run.
+ *
+ * Flags (defaults in brackets; `--quick` shrinks them for a smoke run of under a minute):
+ *   --records N            records per throughput run [100000]
+ *   --size BYTES           record value size [100]
+ *   --partitions P         partitions of the throughput, ordered-P/L, latency and RSS topics [12]
+ *   --latency-ms L         sink latency of the ordered-P/L and key-K/L runs, ms [20]
+ *   --keys K               keys of the key-K/L run [64]
+ *   --pl-records N         records per partition in the ordered-P/L run [150]
+ *   --kl-records N         records per key in the key-K/L run [100]
+ *   --latency-seconds S    measured window of the latency run [10]
+ *   --latency-rate R       records/s of the latency run [half the measured unordered throughput]
+ *   --latency-tick-ms T    the latency run's producer sends what is due every T ms (timestamped at the send) [20]
+ *   --backlog N            records of the peak-RSS run [1000000]
+ *   --rss-cap-seconds S    time cap of the peak-RSS run [90]
+ *   --soak-seconds S       length of the RSS-growth run, 0 = off [0]
+ *   --soak-rate R          records/s produced during the soak [1000]
+ *   --scale-partitions L   partitions of the scaling runs [1,12,96]
+ *   --scale-sizes L        record sizes of the scaling runs, bytes (others than --size at 12 partitions, N/10 records) [100,10240]
+ *   --cap-seconds S        time cap of every other run [120]
+ *   --child-node-options S node options of the dispatcher child process (latency, RSS, soak), e.g. "--max-old-space-size=128" [none]
+ *   --only A,B             run a subset: consumer, http, unordered, key, ordered, ordered-pl, key-kl, latency, rss, soak, scaling
+ *   --brokers H:P          use a running broker instead of starting the local one
+ *   --port N               port of the local broker started for the run [39392] (controller port + 1)
+ *   --out FILE             where the JSON goes [bench/results/<date>.json; -quick / -only-… suffixes for partial runs]
+ *   --quick                tiny smoke run
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { dirname, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import type { Admin, Kafka, Producer } from 'kafkajs';
+import { KAFKA_VERSION, LocalBroker } from '../broker/local-broker.js';
+import { DEFAULTS } from '../config/options.js';
+import type { Ordering } from '../config/settings.js';
+import {
+  benchSettings,
+  consumerLimit,
+  createTopic,
+  deleteTopics,
+  dispatchInProcess,
+  DispatcherProcess,
+  httpLimit,
+  kafkaClient,
+  memoryOf,
+  nowMs,
+  prefill,
+  RateProducer,
+  SinkProcess,
+  type DispatchRun,
+  type Throughput,
+} from './lib.js';
+
+const SCENARIOS = ['consumer', 'http', 'unordered', 'key', 'ordered', 'ordered-pl', 'key-kl', 'latency', 'rss', 'soak', 'scaling'] as const;
+type Scenario = (typeof SCENARIOS)[number];
+
+/** Targets of the issue (reported, not enforced). */
+const TARGETS = {
+  dispatchVsBound: 0.8,
+  cpuVsRaw: 1.25,
+  orderedVsPL: 0.9,
+  keyVsKL: 0.9,
+  p99Ms: 10,
+  peakRssMb: 200,
+};
+/** Distinct keys of the prefilled throughput topics (key mode runs on them too). */
+const THROUGHPUT_KEYS = 1024;
+
+interface Params {
+  records: number;
+  size: number;
+  partitions: number;
+  latencyMs: number;
+  keys: number;
+  plRecords: number;
+  klRecords: number;
+  latencySeconds: number;
+  latencyRate: number;
+  latencyTickMs: number;
+  backlog: number;
+  rssCapSeconds: number;
+  soakSeconds: number;
+  soakRate: number;
+  scalePartitions: number[];
+  scaleSizes: number[];
+  capSeconds: number;
+  maxInFlight: number;
+  childNodeOptions: string[];
+  quick: boolean;
+  only: Scenario[] | undefined;
+}
+
+interface Row {
+  scenario: string;
+  value: string;
+  bound: string;
+  ratio: string;
+  pass: string;
+}
+
+const USAGE = fileURLToPath(import.meta.url);
+
+function parse(argv: string[]): { params: Params; brokers: string | undefined; port: number; out: string | undefined } {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      records: { type: 'string' },
+      size: { type: 'string' },
+      partitions: { type: 'string' },
+      'latency-ms': { type: 'string' },
+      keys: { type: 'string' },
+      'pl-records': { type: 'string' },
+      'kl-records': { type: 'string' },
+      'latency-seconds': { type: 'string' },
+      'latency-rate': { type: 'string' },
+      'latency-tick-ms': { type: 'string' },
+      backlog: { type: 'string' },
+      'rss-cap-seconds': { type: 'string' },
+      'soak-seconds': { type: 'string' },
+      'soak-rate': { type: 'string' },
+      'scale-partitions': { type: 'string' },
+      'scale-sizes': { type: 'string' },
+      'cap-seconds': { type: 'string' },
+      'child-node-options': { type: 'string' },
+      only: { type: 'string' },
+      brokers: { type: 'string' },
+      port: { type: 'string' },
+      out: { type: 'string' },
+      quick: { type: 'boolean' },
+      help: { type: 'boolean' },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(`see the flags at the top of ${USAGE.replace(/dist\/bench\/main\.js$/, 'src/bench/main.ts')}\n`);
+    process.exit(0);
+  }
+  const quick = values.quick ?? false;
+  const num = (name: string, text: string | undefined, fallback: number, min = 0): number => {
+    if (text === undefined) return fallback;
+    const n = Number(text);
+    if (!Number.isFinite(n) || n < min) throw new Error(`--${name} must be a number ≥ ${min}, got "${text}"`);
+    return n;
+  };
+  const list = (name: string, text: string | undefined, fallback: number[]): number[] =>
+    text === undefined ? fallback : text.split(',').map((s) => num(name, s.trim(), 0, 1));
+  let only: Scenario[] | undefined;
+  if (values.only) {
+    only = values.only.split(',').map((s) => s.trim()) as Scenario[];
+    const unknown = only.filter((s) => !SCENARIOS.includes(s));
+    if (unknown.length > 0) throw new Error(`--only: unknown scenario(s) ${unknown.join(', ')}; known: ${SCENARIOS.join(', ')}`);
+  }
+  const records = Math.floor(num('records', values.records, quick ? 5000 : 100_000, 1));
+  const params: Params = {
+    records,
+    size: Math.floor(num('size', values.size, 100, 1)),
+    partitions: Math.floor(num('partitions', values.partitions, 12, 1)),
+    latencyMs: num('latency-ms', values['latency-ms'], 20, 1),
+    keys: Math.floor(num('keys', values.keys, 64, 1)),
+    plRecords: Math.floor(num('pl-records', values['pl-records'], quick ? 30 : 150, 1)),
+    klRecords: Math.floor(num('kl-records', values['kl-records'], quick ? 20 : 100, 1)),
+    latencySeconds: num('latency-seconds', values['latency-seconds'], quick ? 3 : 10, 1),
+    latencyRate: num('latency-rate', values['latency-rate'], 0),
+    latencyTickMs: num('latency-tick-ms', values['latency-tick-ms'], 20, 1),
+    backlog: Math.floor(num('backlog', values.backlog, quick ? 50_000 : 1_000_000, 1)),
+    rssCapSeconds: num('rss-cap-seconds', values['rss-cap-seconds'], quick ? 30 : 90, 1),
+    soakSeconds: num('soak-seconds', values['soak-seconds'], 0),
+    soakRate: num('soak-rate', values['soak-rate'], 1000, 1),
+    scalePartitions: list('scale-partitions', values['scale-partitions'], [1, 12, 96]),
+    scaleSizes: list('scale-sizes', values['scale-sizes'], [100, 10_240]),
+    capSeconds: num('cap-seconds', values['cap-seconds'], quick ? 60 : 120, 1),
+    maxInFlight: DEFAULTS.maxInFlight,
+    childNodeOptions: (values['child-node-options'] ?? '').split(/\s+/).filter(Boolean),
+    quick,
+    only,
+  };
+  return { params, brokers: values.brokers, port: Math.floor(num('port', values.port, 39392, 1)), out: values.out };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Formatting.
+
+const int = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : 'n/a');
+const fixed = (n: number | null | undefined, digits = 1) => (n === null || n === undefined || !Number.isFinite(n) ? 'n/a' : n.toFixed(digits));
+const pct = (n: number) => (Number.isFinite(n) ? `${(n * 100).toFixed(0)}%` : 'n/a');
+const passAtLeast = (ratio: number, target: number) => (Number.isFinite(ratio) ? (ratio >= target ? 'PASS' : 'FAIL') : '–');
+const passAtMost = (value: number, target: number) => (Number.isFinite(value) ? (value <= target ? 'PASS' : 'FAIL') : '–');
+const log = (text: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${text}\n`);
+
+function table(rows: Row[]): string {
+  const header: Row = { scenario: 'scenario', value: 'value', bound: 'bound / target', ratio: 'ratio', pass: 'pass' };
+  const all = [header, ...rows];
+  const keys = ['scenario', 'value', 'bound', 'ratio', 'pass'] as const;
+  const width = Object.fromEntries(keys.map((k) => [k, Math.max(...all.map((r) => r[k].length))])) as Record<(typeof keys)[number], number>;
+  const line = (r: Row) =>
+    keys
+      .map((k) => (k === 'scenario' ? r[k].padEnd(width[k]) : k === 'pass' ? r[k] : r[k].padStart(width[k])))
+      .join('  ')
+      .trimEnd();
+  return [line(header), keys.map((k) => '-'.repeat(width[k])).join('  '), ...rows.map(line)].join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function main(): Promise<number> {
+  const started = nowMs();
+  const { params, brokers: brokersFlag, port, out } = parse(process.argv.slice(2));
+  const selected = (s: Scenario) => (params.only ? params.only.includes(s) : s !== 'soak' || params.soakSeconds > 0);
+  const rows: Row[] = [];
+  const results: Record<string, unknown> = {};
+  const errors: Record<string, string> = {};
+  const runId = `kd-bench-${Date.now().toString(36)}`;
+  const topics: string[] = [];
+  const cleanups: Array<() => Promise<unknown>> = [];
+
+  let broker: LocalBroker | undefined;
+  let brokers: string;
+  let kafkaVersion: string;
+  if (brokersFlag) {
+    brokers = brokersFlag;
+    kafkaVersion = 'external broker (version not queried)';
+  } else {
+    broker = new LocalBroker({ port, controllerPort: port + 1 });
+    log(`starting the local Kafka broker on 127.0.0.1:${port}…`);
+    const result = await broker.start();
+    brokers = result.brokers;
+    kafkaVersion = broker.version;
+    log(`broker ${brokers} ${result.startedByUs ? 'started' : 'already running (left running)'}`);
+    if (result.startedByUs) cleanups.push(() => broker!.stop());
+  }
+  const brokerList = brokers.split(',');
+  let interrupted = false;
+  const onSignal = () => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    log('interrupted: cleaning up (again to exit at once)');
+    void cleanup().finally(() => process.exit(130));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  let cleaned = false;
+  async function cleanup(): Promise<void> {
+    if (cleaned) return;
+    cleaned = true;
+    for (const c of cleanups.reverse()) await c().catch((error: unknown) => log(`cleanup failed: ${(error as Error).message}`));
+  }
+  try {
+    return await scenarios();
+  } finally {
+    await cleanup();
+  }
+
+  async function scenarios(): Promise<number> {
+    const kafka: Kafka = kafkaClient(brokerList);
+    const admin: Admin = kafka.admin();
+    await admin.connect();
+    cleanups.push(() => admin.disconnect());
+    // Runs before the admin disconnects (cleanups run in reverse).
+    cleanups.push(() => deleteTopics(admin, topics));
+    // One producer per topic: a kafkajs producer keeps refreshing metadata of every topic it ever
+    // wrote to, and fails once one of them is deleted.
+    const withProducer = async <T>(fn: (producer: Producer) => Promise<T>): Promise<T> => {
+      const producer = kafka.producer({ allowAutoTopicCreation: false, idempotent: false });
+      await producer.connect();
+      try {
+        return await fn(producer);
+      } finally {
+        await producer.disconnect().catch(() => {});
+      }
+    };
+    const sink = await SinkProcess.start();
+    cleanups.push(() => sink.stop());
+    log(`sink process pid ${sink.pid} on ${sink.url}`);
+
+    const cap = params.capSeconds * 1000;
+    let topicSeq = 0;
+    const newTopic = async (label: string, partitions: number) => {
+      const topic = `${runId}-${++topicSeq}-${label}`;
+      await createTopic(admin, topic, partitions);
+      topics.push(topic);
+      return topic;
+    };
+    const dropTopic = async (topic: string) => {
+      await deleteTopics(admin, [topic]);
+      topics.splice(topics.indexOf(topic), 1);
+    };
+    const prefilled = async (label: string, records: number, size: number, partitions: number, keys: number) => {
+      const topic = await newTopic(label, partitions);
+      const seconds = await withProducer((producer) => prefill(producer, { topic, records, size, partitions, keys }));
+      log(`prefilled ${topic}: ${int(records)} × ${size} B on ${partitions} partitions in ${fixed(seconds)} s`);
+      return topic;
+    };
+    const attempt = async (name: string, fn: () => Promise<void>) => {
+      if (interrupted) return;
+      const t0 = nowMs();
+      log(`${name}…`);
+      try {
+        await fn();
+        log(`${name} done in ${fixed((nowMs() - t0) / 1000)} s`);
+      } catch (error) {
+        errors[name] = (error as Error).stack ?? String(error);
+        rows.push({ scenario: name, value: `error: ${(error as Error).message}`.slice(0, 80), bound: '', ratio: '', pass: 'ERROR' });
+        log(`${name} failed: ${(error as Error).message}`);
+      }
+    };
+    const dispatchRow = (label: string, run: DispatchRun) => `${int(run.perSecond)} rec/s${run.complete ? '' : ` (capped: ${int(run.records)} of the records)`}`;
+
+    // --- consumer and HTTP limits, the one-process bound ------------------------------------------
+    const needsMainTopic = (['consumer', 'unordered', 'key', 'ordered'] as Scenario[]).some(selected) ||
+      (selected('scaling') && params.scalePartitions.includes(params.partitions));
+    const mainTopic = needsMainTopic ? await prefilled('main', params.records, params.size, params.partitions, THROUGHPUT_KEYS) : undefined;
+    const connections = Math.min(params.maxInFlight, 256);
+    let consumer: Throughput | undefined;
+    let http: Throughput | undefined;
+    const httpBySize = new Map<number, Throughput>();
+    const bound = () => (consumer && http ? 1 / (1 / consumer.perSecond + 1 / http.perSecond) : NaN);
+    const rawCpu = () => (consumer && http ? consumer.cpuMicrosPerRecord + http.cpuMicrosPerRecord : NaN);
+
+    if (selected('consumer')) {
+      await attempt('consumer limit', async () => {
+        consumer = await consumerLimit(kafka, mainTopic!, params.records, cap);
+        results.consumerLimit = consumer;
+        rows.push({ scenario: `consumer limit (kafkajs, no-op, P=${params.partitions}, ${params.size} B)`, value: `${int(consumer.perSecond)} rec/s`, bound: '', ratio: '', pass: '' });
+        rows.push({ scenario: '  consumer CPU per record', value: `${fixed(consumer.cpuMicrosPerRecord, 2)} µs`, bound: '', ratio: '', pass: '' });
+      });
+    }
+    if (selected('http')) {
+      await attempt('HTTP limit', async () => {
+        http = await httpLimit(sink.url, { requests: params.records, size: params.size, connections, concurrency: params.maxInFlight, capMs: cap });
+        httpBySize.set(params.size, http);
+        results.httpLimit = { ...http, connections, concurrency: params.maxInFlight };
+        rows.push({ scenario: `HTTP limit (undici, ${params.maxInFlight} in flight, ${params.size} B)`, value: `${int(http.perSecond)} req/s`, bound: '', ratio: '', pass: '' });
+        rows.push({ scenario: '  HTTP CPU per request', value: `${fixed(http.cpuMicrosPerRecord, 2)} µs`, bound: '', ratio: '', pass: '' });
+      });
+    }
+    if (consumer && http) {
+      results.oneProcessBound = { perSecond: bound(), rawCpuMicrosPerRecord: rawCpu() };
+      rows.push({ scenario: 'one-process bound 1/(1/C+1/H)', value: `${int(bound())} rec/s`, bound: '', ratio: '', pass: '' });
+      rows.push({ scenario: '  raw CPU per record (C+H)', value: `${fixed(rawCpu(), 2)} µs`, bound: '', ratio: '', pass: '' });
+    }
+
+    // --- kafka-dispatch in each ordering mode ------------------------------------------------------
+    const dispatchRuns: Partial<Record<Ordering, DispatchRun>> = {};
+    results.dispatch = dispatchRuns;
+    for (const mode of ['unordered', 'key', 'ordered'] as const) {
+      if (!selected(mode)) continue;
+      await attempt(`dispatch ${mode}`, async () => {
+        await sink.reset();
+        const run = await dispatchInProcess(benchSettings(brokerList, mainTopic!, sink.url, mode), params.records, cap);
+        const sinkStats = await sink.stats();
+        dispatchRuns[mode] = { ...run, sinkCount: sinkStats.count, sinkMaxConcurrency: sinkStats.maxConcurrency } as DispatchRun;
+        const ratio = run.perSecond / bound();
+        const cpuRatio = run.cpuMicrosPerRecord / rawCpu();
+        const targeted = mode !== 'ordered';
+        rows.push({
+          scenario: `kafka-dispatch ${mode} (P=${params.partitions}, ${params.size} B)`,
+          value: dispatchRow(mode, run),
+          bound: Number.isFinite(bound()) ? `${int(bound())} rec/s${targeted ? ` (≥ ${pct(TARGETS.dispatchVsBound)})` : ''}` : 'n/a',
+          ratio: pct(ratio),
+          pass: targeted ? passAtLeast(ratio, TARGETS.dispatchVsBound) : '–',
+        });
+        rows.push({
+          scenario: `  ${mode} CPU per record`,
+          value: `${fixed(run.cpuMicrosPerRecord, 2)} µs`,
+          bound: Number.isFinite(rawCpu()) ? `${fixed(rawCpu(), 2)} µs${targeted ? ` (≤ ${TARGETS.cpuVsRaw}×)` : ''}` : 'n/a',
+          ratio: Number.isFinite(cpuRatio) ? `${fixed(cpuRatio, 2)}×` : 'n/a',
+          pass: targeted ? passAtMost(cpuRatio, TARGETS.cpuVsRaw) : '–',
+        });
+        if (run.failed > 0) log(`dispatch ${mode}: ${run.failed} records did not reach the sink`);
+      });
+    }
+
+    // --- ordered: P partitions, sink latency L ------------------------------------------------------
+    if (selected('ordered-pl')) {
+      await attempt('ordered P/L', async () => {
+        const P = params.partitions;
+        const records = P * params.plRecords;
+        const topic = await prefilled('ordered-pl', records, params.size, P, P);
+        await sink.setLatency(params.latencyMs);
+        await sink.reset();
+        try {
+          const run = await dispatchInProcess(benchSettings(brokerList, topic, sink.url, 'ordered'), records, cap);
+          const stats = await sink.stats();
+          const limit = (P / params.latencyMs) * 1000;
+          const ratio = run.perSecond / limit;
+          const effective = stats.meanHoldMs ? (P / stats.meanHoldMs) * 1000 : NaN;
+          results.orderedPL = { ...run, partitions: P, latencyMs: params.latencyMs, bound: limit, sinkMeanHoldMs: stats.meanHoldMs, boundWithMeasuredHold: effective, sinkMaxConcurrency: stats.maxConcurrency };
+          rows.push({
+            scenario: `ordered, P=${P}, sink ${params.latencyMs} ms`,
+            value: dispatchRow('ordered', run),
+            bound: `P/L = ${int(limit)} rec/s (≥ ${pct(TARGETS.orderedVsPL)})`,
+            ratio: pct(ratio),
+            pass: passAtLeast(ratio, TARGETS.orderedVsPL),
+          });
+          rows.push({ scenario: `  sink held ${fixed(stats.meanHoldMs, 2)} ms on average`, value: '', bound: `P/held = ${int(effective)} rec/s`, ratio: pct(run.perSecond / effective), pass: '' });
+        } finally {
+          await sink.setLatency(0);
+          await dropTopic(topic);
+        }
+      });
+    }
+
+    // --- key: one partition, K keys, sink latency L ---------------------------------------------------
+    if (selected('key-kl')) {
+      await attempt('key K/L', async () => {
+        const K = params.keys;
+        const records = K * params.klRecords;
+        const topic = await prefilled('key-kl', records, params.size, 1, K);
+        await sink.setLatency(params.latencyMs);
+        await sink.reset();
+        try {
+          const inFlight = params.maxInFlight;
+          const settings = benchSettings(brokerList, topic, sink.url, 'key', { maxInFlight: inFlight, maxInFlightPerPartition: Math.max(inFlight, K) });
+          const run = await dispatchInProcess(settings, records, cap);
+          const stats = await sink.stats();
+          const limit = (Math.min(K, inFlight) / params.latencyMs) * 1000;
+          const ratio = run.perSecond / limit;
+          const effective = stats.meanHoldMs ? (Math.min(K, inFlight) / stats.meanHoldMs) * 1000 : NaN;
+          results.keyKL = { ...run, keys: K, maxInFlight: inFlight, latencyMs: params.latencyMs, bound: limit, sinkMeanHoldMs: stats.meanHoldMs, boundWithMeasuredHold: effective, sinkMaxConcurrency: stats.maxConcurrency };
+          rows.push({
+            scenario: `key, 1 partition, K=${K}, sink ${params.latencyMs} ms`,
+            value: dispatchRow('key', run),
+            bound: `min(K,${inFlight})/L = ${int(limit)} rec/s (≥ ${pct(TARGETS.keyVsKL)})`,
+            ratio: pct(ratio),
+            pass: passAtLeast(ratio, TARGETS.keyVsKL),
+          });
+          rows.push({ scenario: `  sink held ${fixed(stats.meanHoldMs, 2)} ms on average`, value: '', bound: `min(K,${inFlight})/held = ${int(effective)} rec/s`, ratio: pct(run.perSecond / effective), pass: '' });
+        } finally {
+          await sink.setLatency(0);
+          await dropTopic(topic);
+        }
+      });
+    }
+
+    // --- added latency at half load ------------------------------------------------------------------
+    if (selected('latency')) {
+      await attempt('latency at half load', async () => {
+        let rate = params.latencyRate;
+        let basis = '--latency-rate';
+        if (!(rate > 0)) {
+          if (!dispatchRuns.unordered) {
+            if (!mainTopic) throw new Error('no unordered throughput to halve: add unordered to --only or pass --latency-rate');
+            const run = await dispatchInProcess(benchSettings(brokerList, mainTopic, sink.url, 'unordered'), params.records, cap);
+            dispatchRuns.unordered = run;
+          }
+          rate = Math.max(1, Math.round(dispatchRuns.unordered.perSecond / 2));
+          basis = '½ unordered max';
+        }
+        const P = params.partitions;
+        const topic = await newTopic('latency', P);
+        await sink.reset();
+        const child = DispatcherProcess.start({
+          KAFKA_BROKERS: brokers,
+          KAFKA_TOPICS: topic,
+          KAFKA_GROUP: `${topic}-group`,
+          KAFKA_INITIAL_OFFSET: 'earliest',
+          K_SINK: sink.url,
+          ORDERING: 'unordered',
+        }, params.childNodeOptions);
+        // Baseline: a raw kafkajs consumer in its own process on the same records at the same time.
+        const rawConsumer = await SinkProcess.start('consumer-process.js', {
+          BENCH_BROKERS: brokers,
+          BENCH_TOPIC: topic,
+          BENCH_GROUP: `${topic}-raw`,
+          BENCH_MAX_BYTES_PER_PARTITION: String(DEFAULTS.fetchMaxBytesPerPartition),
+        });
+        const producer = kafka.producer({ allowAutoTopicCreation: false, idempotent: false });
+        await producer.connect();
+        const rp = new RateProducer(producer, topic, { rate, size: params.size, partitions: P, tickMs: params.latencyTickMs });
+        try {
+          rp.start();
+          // Warm-up: until the dispatcher has joined and caught up with the producer (less than
+          // 100 ms of records behind), then 1 s more; after 30 s (10 s with --quick), measure anyway and say so.
+          const warmSeconds = params.quick ? 10 : 30;
+          const warmDeadline = nowMs() + warmSeconds * 1000;
+          let caughtUp = false;
+          let behind = NaN;
+          while (nowMs() < warmDeadline) {
+            await sleep(200);
+            if (!child.running) throw new Error(`the dispatcher exited: ${child.output}`);
+            const stats = await sink.stats();
+            behind = rp.sent - stats.count;
+            if (stats.count > 0 && behind <= Math.max(10, rate * 0.1)) {
+              caughtUp = true;
+              break;
+            }
+          }
+          if (!caughtUp) log(`latency: the dispatcher did not catch up within ${warmSeconds} s (${int(behind)} records behind); measuring anyway`);
+          await sleep(1000);
+          await sink.reset();
+          await rawConsumer.reset();
+          rp.takeAckStats();
+          const sent0 = rp.sent;
+          const cpu0 = cpuOfPid(child.pid);
+          const t0 = nowMs();
+          await sleep(params.latencySeconds * 1000);
+          const produced = rp.sent - sent0;
+          const seconds = (nowMs() - t0) / 1000;
+          const acks = rp.takeAckStats();
+          await rp.stop();
+          await sleep(500);
+          const cpu1 = cpuOfPid(child.pid);
+          const stats = await sink.stats();
+          const raw = await rawConsumer.stats();
+          const achieved = produced / seconds;
+          results.latency = {
+            targetRate: rate,
+            basis,
+            achievedRate: achieved,
+            seconds,
+            produced,
+            received: stats.count,
+            caughtUpBeforeMeasuring: caughtUp,
+            tickMs: params.latencyTickMs,
+            produceAckMs: acks,
+            recordsBehindAtWarmupEnd: behind,
+            dispatcherCpuMicrosPerRecord: stats.count > 0 ? ((cpu1 - cpu0) * 1e6) / stats.count : NaN,
+            latencyMs: { p50: stats.p50, p90: stats.p90, p99: stats.p99, p999: stats.p999, max: stats.max, mean: stats.mean },
+            rawConsumerLatencyMs: { received: raw.count, p50: raw.p50, p90: raw.p90, p99: raw.p99, max: raw.max },
+          };
+          rows.push({ scenario: '  baseline: raw kafkajs consumer p50 / p99', value: `${fixed(raw.p50, 2)} / ${fixed(raw.p99, 2)} ms`, bound: '', ratio: '', pass: '' });
+          rows.push({ scenario: '  producer: send → ack (mean / max)', value: `${fixed(acks.meanMs, 2)} / ${fixed(acks.maxMs, 1)} ms`, bound: '', ratio: '', pass: '' });
+          rows.push({ scenario: `added latency p50 @ ${int(achieved)} rec/s (${basis})`, value: `${fixed(stats.p50, 2)} ms`, bound: caughtUp ? '' : 'never caught up', ratio: '', pass: '' });
+          rows.push({
+            scenario: `added latency p99 @ ${int(achieved)} rec/s`,
+            value: `${fixed(stats.p99, 2)} ms`,
+            bound: `< ${TARGETS.p99Ms} ms`,
+            ratio: '',
+            pass: stats.p99 === null ? '–' : stats.p99 < TARGETS.p99Ms ? 'PASS' : 'FAIL',
+          });
+          if (achieved < rate * 0.95) log(`latency: the producer reached only ${int(achieved)} of ${int(rate)} rec/s`);
+        } finally {
+          await rp.stop();
+          await producer.disconnect().catch(() => {});
+          await rawConsumer.stop();
+          await child.stop();
+          await dropTopic(topic);
+        }
+      });
+    }
+
+    // --- peak RSS with a backlog -----------------------------------------------------------------------
+    if (selected('rss')) {
+      await attempt('peak RSS with backlog', async () => {
+        const P = params.partitions;
+        const topic = await prefilled('rss', params.backlog, params.size, P, THROUGHPUT_KEYS);
+        await sink.reset();
+        const child = DispatcherProcess.start({
+          KAFKA_BROKERS: brokers,
+          KAFKA_TOPICS: topic,
+          KAFKA_GROUP: `${topic}-group`,
+          KAFKA_INITIAL_OFFSET: 'earliest',
+          K_SINK: sink.url,
+          ORDERING: 'unordered',
+        }, params.childNodeOptions);
+        let maxRss = 0;
+        const samples: number[] = [];
+        const sampler = setInterval(() => {
+          const m = memoryOf(child.pid);
+          if (!m) return;
+          samples.push(m.rssMb);
+          maxRss = Math.max(maxRss, m.rssMb);
+        }, 100);
+        const t0 = nowMs();
+        let delivered = 0;
+        let hwm = NaN;
+        let cpu = NaN;
+        try {
+          while (nowMs() - t0 < params.rssCapSeconds * 1000) {
+            await sleep(1000);
+            if (!child.running) throw new Error(`the dispatcher exited: ${child.output}`);
+            delivered = (await sink.stats()).count;
+            if (delivered >= params.backlog) break;
+          }
+          const m = memoryOf(child.pid);
+          hwm = m?.hwmMb ?? NaN;
+          cpu = cpuOfPid(child.pid);
+        } finally {
+          clearInterval(sampler);
+          await child.stop();
+          await dropTopic(topic);
+        }
+        const seconds = (nowMs() - t0) / 1000;
+        const peak = Number.isFinite(hwm) ? Math.max(hwm, maxRss) : maxRss;
+        const sorted = [...samples].sort((a, b) => a - b);
+        results.peakRss = {
+          backlog: params.backlog,
+          size: params.size,
+          partitions: P,
+          ordering: 'unordered',
+          delivered,
+          complete: delivered >= params.backlog,
+          seconds,
+          recordsPerSecond: delivered / seconds,
+          peakRssMb: peak,
+          vmHwmMb: hwm,
+          maxSampledRssMb: maxRss,
+          medianRssMb: sorted[Math.floor(sorted.length / 2)] ?? NaN,
+          cpuMicrosPerRecord: delivered > 0 ? (cpu * 1e6) / delivered : NaN,
+        };
+        rows.push({
+          scenario: `peak RSS, backlog ${int(params.backlog)} × ${params.size} B (child)`,
+          value: `${fixed(peak)} MB`,
+          bound: `< ${TARGETS.peakRssMb} MB`,
+          ratio: '',
+          pass: peak < TARGETS.peakRssMb ? 'PASS' : 'FAIL',
+        });
+        rows.push({
+          scenario: '  backlog delivered in the run',
+          value: `${int(delivered)} in ${fixed(seconds)} s`,
+          bound: delivered >= params.backlog ? 'all' : `cap ${params.rssCapSeconds} s`,
+          ratio: pct(delivered / params.backlog),
+          pass: '',
+        });
+      });
+    }
+
+    // --- soak: RSS growth --------------------------------------------------------------------------------
+    if (selected('soak') && params.soakSeconds > 0) {
+      await attempt('soak', async () => {
+        const P = params.partitions;
+        const topic = await newTopic('soak', P);
+        await sink.reset();
+        const child = DispatcherProcess.start({
+          KAFKA_BROKERS: brokers,
+          KAFKA_TOPICS: topic,
+          KAFKA_GROUP: `${topic}-group`,
+          KAFKA_INITIAL_OFFSET: 'earliest',
+          K_SINK: sink.url,
+          ORDERING: 'unordered',
+        }, params.childNodeOptions);
+        const producer = kafka.producer({ allowAutoTopicCreation: false, idempotent: false });
+        await producer.connect();
+        const rp = new RateProducer(producer, topic, { rate: params.soakRate, size: params.size, partitions: P });
+        const samples: Array<{ t: number; rssMb: number }> = [];
+        const t0 = nowMs();
+        try {
+          rp.start();
+          while (nowMs() - t0 < params.soakSeconds * 1000) {
+            await sleep(1000);
+            if (!child.running) throw new Error(`the dispatcher exited: ${child.output}`);
+            const m = memoryOf(child.pid);
+            if (m) samples.push({ t: (nowMs() - t0) / 1000, rssMb: m.rssMb });
+          }
+        } finally {
+          await rp.stop();
+          await producer.disconnect().catch(() => {});
+        }
+        const delivered = (await sink.stats()).count;
+        await child.stop();
+        await dropTopic(topic);
+        const window = Math.min(60, params.soakSeconds / 4);
+        const avg = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+        const first = avg(samples.filter((s) => s.t <= window).map((s) => s.rssMb));
+        const last = avg(samples.filter((s) => s.t >= params.soakSeconds - window).map((s) => s.rssMb));
+        results.soak = { seconds: params.soakSeconds, rate: params.soakRate, produced: rp.sent, delivered, windowSeconds: window, firstWindowRssMb: first, lastWindowRssMb: last, growthMb: last - first, samples };
+        rows.push({
+          scenario: `RSS growth over ${params.soakSeconds} s @ ${int(params.soakRate)} rec/s`,
+          value: `${last - first >= 0 ? '+' : ''}${fixed(last - first)} MB`,
+          bound: `${fixed(first)} → ${fixed(last)} MB (${window} s windows)`,
+          ratio: '',
+          pass: '',
+        });
+      });
+    }
+
+    // --- scaling with partitions and record size ---------------------------------------------------------
+    if (selected('scaling')) {
+      const points: Array<{ partitions: number; size: number; records: number }> = [];
+      for (const P of params.scalePartitions) points.push({ partitions: P, size: params.size, records: params.records });
+      for (const S of params.scaleSizes) {
+        if (S === params.size) continue;
+        points.push({ partitions: params.partitions, size: S, records: Math.max(100, Math.floor(params.records / 10)) });
+      }
+      const scaling: unknown[] = [];
+      results.scaling = scaling;
+      for (const point of points) {
+        const label = `P=${point.partitions}, ${point.size >= 1024 ? `${fixed(point.size / 1024, 0)} KB` : `${point.size} B`}`;
+        await attempt(`scaling ${label}`, async () => {
+          const isMain = point.partitions === params.partitions && point.size === params.size && point.records === params.records;
+          let c: Throughput | undefined = isMain ? consumer : undefined;
+          let run: DispatchRun | undefined = isMain ? dispatchRuns.unordered : undefined;
+          let topic: string | undefined;
+          try {
+            if (!c || !run) {
+              topic = isMain && mainTopic ? mainTopic : await prefilled(`scale-p${point.partitions}-s${point.size}`, point.records, point.size, point.partitions, THROUGHPUT_KEYS);
+              c ??= await consumerLimit(kafka, topic, point.records, cap);
+              await sink.reset();
+              run ??= await dispatchInProcess(benchSettings(brokerList, topic, sink.url, 'unordered'), point.records, cap);
+            }
+            let h = httpBySize.get(point.size);
+            if (!h) {
+              h = await httpLimit(sink.url, { requests: point.records, size: point.size, connections, concurrency: params.maxInFlight, capMs: cap });
+              httpBySize.set(point.size, h);
+            }
+            const b = 1 / (1 / c.perSecond + 1 / h.perSecond);
+            const raw = c.cpuMicrosPerRecord + h.cpuMicrosPerRecord;
+            scaling.push({ ...point, consumer: c, http: h, bound: b, rawCpuMicrosPerRecord: raw, dispatch: run });
+            rows.push({
+              scenario: `scaling unordered ${label}`,
+              value: `${int(run.perSecond)} rec/s`,
+              bound: `${int(b)} rec/s (C ${int(c.perSecond)}, H ${int(h.perSecond)})`,
+              ratio: pct(run.perSecond / b),
+              pass: '',
+            });
+            rows.push({
+              scenario: `  CPU per record ${label}`,
+              value: `${fixed(run.cpuMicrosPerRecord, 2)} µs`,
+              bound: `${fixed(raw, 2)} µs (C ${fixed(c.cpuMicrosPerRecord, 2)} + H ${fixed(h.cpuMicrosPerRecord, 2)})`,
+              ratio: `${fixed(run.cpuMicrosPerRecord / raw, 2)}×`,
+              pass: '',
+            });
+          } finally {
+            if (topic && topic !== mainTopic) await dropTopic(topic);
+          }
+        });
+      }
+    }
+
+    const totalSeconds = (nowMs() - started) / 1000;
+    await cleanup();
+
+    const printed = table(rows);
+    process.stdout.write(`\n${printed}\n\n`);
+    const cpus = os.cpus();
+    const date = new Date().toISOString().slice(0, 10);
+    const suffix = params.quick ? '-quick' : params.only ? `-only-${params.only.join('-')}` : '';
+    const file = out ? resolve(out) : fileURLToPath(new URL(`../../bench/results/${date}${suffix}.json`, import.meta.url));
+    mkdirSync(dirname(file), { recursive: true });
+    const report = {
+      date: new Date().toISOString(),
+      command: `node ${process.argv.slice(1).join(' ')}`,
+      totalSeconds,
+      machine: {
+        cpuModel: cpus[0]?.model ?? 'unknown',
+        cores: cpus.length,
+        totalMemoryMb: Math.round(os.totalmem() / 1024 / 1024),
+        node: process.version,
+        platform: `${os.platform()} ${os.release()} ${os.arch()}`,
+        kafka: kafkaVersion,
+        kafkaVersionOfThisBuild: KAFKA_VERSION,
+        brokers,
+      },
+      params: { ...params, fetchMaxBytesPerPartition: DEFAULTS.fetchMaxBytesPerPartition, maxBufferedRecords: DEFAULTS.maxBufferedRecords, maxInFlightPerPartition: DEFAULTS.maxInFlightPerPartition },
+      targets: TARGETS,
+      results,
+      table: rows,
+      ...(Object.keys(errors).length > 0 ? { errors } : {}),
+    };
+    writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+    process.stdout.write(`results: ${file}\ntotal: ${fixed(totalSeconds)} s\n`);
+    return Object.keys(errors).length === rows.length && rows.length > 0 ? 1 : 0;
+  }
+}
+
+/** User + system CPU seconds of a process, from /proc/<pid>/stat (Linux). */
+function cpuOfPid(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    return ticks / 100;
+  } catch {
+    return NaN;
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`bench failed: ${(error as Error).stack ?? String(error)}\n`);
+    process.exit(1);
+  },
+);
