@@ -68,10 +68,10 @@ export async function startDispatcher(settings: Settings, options: StartOptions 
       tls: { ca: settings.sinkCaCerts, cert: settings.sinkClientCert, key: settings.sinkClientKey },
       bearerToken: tokenFile ? () => tokenFile.get() : undefined,
     });
-  const perPartitionCap = settings.ordering === 'ordered' ? 1 : settings.maxInFlightPerPartition;
-  // Records buffered ahead of dispatch; past these, fetching pauses.
-  const partitionBuffer = Math.max(2 * perPartitionCap, Math.ceil(settings.maxBufferedRecords / 8), 16);
+  // Records buffered ahead of dispatch: at the limit a partition delivering a batch is paused; all
+  // resume below half of it, so the next fetches arrive while the rest is still being dispatched.
   const totalBuffer = Math.max(settings.maxBufferedRecords, settings.maxInFlight);
+  const resumeBelow = Math.floor(totalBuffer / 2);
 
   const kafka = createKafka(settings, logger);
   const needsProducer = Boolean(settings.deadLetterTopic || settings.replyTopic);
@@ -174,7 +174,9 @@ export async function startDispatcher(settings: Settings, options: StartOptions 
       if (stopping) return;
       for (const record of records) if (offsets.register(record)) scheduler.submit(record);
     },
-    isFull: (topic, partition) => scheduler.pendingIn(topic, partition) >= partitionBuffer || scheduler.pending >= totalBuffer,
+    isFull: () => scheduler.pending >= totalBuffer,
+    hasRoom: () => scheduler.pending < resumeBelow,
+    maxWaitMs: settings.fetchMaxWaitMs,
     onRebalancing: () => {
       metrics.rebalances.inc();
       logger.info('rebalance: committing finished offsets before rejoining');

@@ -68,6 +68,8 @@ export interface Settings {
   maxBufferedRecords: number;
   /** Bytes one fetch may bring per partition: with maxBufferedRecords, what bounds memory. */
   fetchMaxBytesPerPartition: number;
+  /** Longest a fetch waits for new data: bounds the delay after fetching resumes. */
+  fetchMaxWaitMs: number;
 
   saslMechanism: SaslMechanism | undefined;
   saslUsername: string | undefined;

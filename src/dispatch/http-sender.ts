@@ -1,3 +1,4 @@
+import type { EventEmitter } from 'node:events';
 import { Pool, type Dispatcher } from 'undici';
 import { SinkTransportError } from '../errors.js';
 
@@ -41,9 +42,11 @@ export interface HttpSenderOptions {
 export class HttpSender implements Sender {
   private readonly pools = new Map<string, Dispatcher>();
   private readonly sink: URL;
+  private readonly sinkPath: string;
 
   constructor(private readonly options: HttpSenderOptions) {
     this.sink = new URL(options.sinkUri);
+    this.sinkPath = this.sink.pathname + this.sink.search;
   }
 
   async send(request: OutboundRequest, target?: string): Promise<SinkResponse> {
@@ -58,25 +61,29 @@ export class HttpSender implements Sender {
         if (token) headers.authorization = `Bearer ${token}`;
       }
     }
-    const controller = new AbortController();
+    const deadline = new AttemptDeadline();
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
-      controller.abort();
+      deadline.abort();
     }, this.options.timeoutMs);
     try {
       const response = await dispatcher.request({
         origin: url.origin,
-        path: url.pathname + url.search,
+        path: target ? url.pathname + url.search : this.sinkPath,
         method: 'POST',
         headers,
         body: request.body ?? undefined,
-        signal: controller.signal,
+        signal: deadline as unknown as EventEmitter,
         // The attempt timeout above covers the whole exchange; undici's own timers only stack.
         headersTimeout: 0,
         bodyTimeout: 0,
       });
-      const body = await readLimited(response.body, this.options.maxResponseBytes ?? 64 * 1024);
+      const limit = this.options.maxResponseBytes ?? 64 * 1024;
+      // A small body of known length is read in one go; anything else chunk by chunk, up to the limit.
+      const length = Number(response.headers['content-length']);
+      const body =
+        length >= 0 && length <= limit ? Buffer.from(await response.body.arrayBuffer()) : await readLimited(response.body, limit);
       return { status: response.statusCode, headers: response.headers, body };
     } catch (error) {
       if (timedOut) {
@@ -131,4 +138,35 @@ function redactOrigin(url: URL): string {
 
 function pickDefined<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/**
+ * The cheapest abort signal undici accepts (it takes an EventEmitter-like object): one listener, no
+ * AbortController or EventTarget machinery, which cost several microseconds per request.
+ */
+class AttemptDeadline {
+  aborted = false;
+  private listener: (() => void) | undefined;
+
+  on(_event: 'abort', listener: () => void): this {
+    this.listener = listener;
+    return this;
+  }
+
+  once(event: 'abort', listener: () => void): this {
+    return this.on(event, listener);
+  }
+
+  removeListener(_event: 'abort', listener: () => void): this {
+    if (this.listener === listener) this.listener = undefined;
+    return this;
+  }
+
+  abort(): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    const listener = this.listener;
+    this.listener = undefined;
+    listener?.();
+  }
 }

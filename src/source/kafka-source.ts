@@ -17,8 +17,12 @@ export interface KafkaSourceOptions {
   logger: Logger;
   /** Takes the records of one fetched batch, in offset order. Must not block. */
   onRecords: (records: KafkaRecord[]) => void;
-  /** True when this partition's buffer is full: it is paused until `resumeDrained` finds room. */
-  isFull: (topic: string, partition: number) => boolean;
+  /** True when the buffer is full: the partition whose batch just arrived is paused. */
+  isFull: () => boolean;
+  /** True when paused partitions may fetch again (below a low watermark, so fetches overlap dispatch). */
+  hasRoom: () => boolean;
+  /** Longest a fetch waits for data; also how long a fetch loop with every partition paused sleeps. */
+  maxWaitMs: number;
   onRebalancing?: () => void;
   /** The partitions this member owns after a (re)join, and those it lost. */
   onAssignment?: (assigned: TopicPartitions[], revoked: TopicPartitions[]) => void;
@@ -42,7 +46,7 @@ export class KafkaSource {
       groupId: options.groupId,
       sessionTimeout: options.sessionTimeoutMs,
       heartbeatInterval: Math.max(500, Math.min(3000, Math.floor(options.sessionTimeoutMs / 3))),
-      maxWaitTimeInMs: 1000,
+      maxWaitTimeInMs: options.maxWaitMs,
       maxBytesPerPartition: options.maxBytesPerPartition,
       allowAutoTopicCreation: false,
     });
@@ -82,14 +86,13 @@ export class KafkaSource {
     return this.paused.size > 0;
   }
 
-  /** Resumes paused partitions whose buffers have room again. Cheap when none is paused. */
+  /** Resumes the paused partitions once the buffer has room again. Cheap when none is paused. */
   resumeDrained(): void {
-    if (this.paused.size === 0) return;
-    for (const [id, tp] of this.paused) {
-      if (this.options.isFull(tp.topic, tp.partition)) continue;
-      this.paused.delete(id);
-      this.consumer.resume([{ topic: tp.topic, partitions: [tp.partition] }]);
-    }
+    if (this.paused.size === 0 || !this.options.hasRoom()) return;
+    const byTopic = new Map<string, number[]>();
+    for (const tp of this.paused.values()) byTopic.set(tp.topic, [...(byTopic.get(tp.topic) ?? []), tp.partition]);
+    this.paused.clear();
+    this.consumer.resume([...byTopic].map(([topic, partitions]) => ({ topic, partitions })));
   }
 
   /** Stops fetching without leaving the group, so in-flight work can finish and be committed. */
@@ -122,7 +125,7 @@ export class KafkaSource {
       };
     }
     this.options.onRecords(records);
-    if (this.options.isFull(topic, partition)) {
+    if (this.options.isFull()) {
       this.paused.set(`${topic}/${partition}`, { topic, partition });
       this.consumer.pause([{ topic, partitions: [partition] }]);
     }
