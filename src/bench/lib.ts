@@ -15,6 +15,9 @@ import { encodeCloudEvent } from '../dispatch/cloudevents.js';
 import { startDispatcher } from '../main.js';
 import { createLogger } from '../telemetry/logger.js';
 
+/** What the Dockerfile sets as NODE_OPTIONS; a test keeps the two equal. */
+export const IMAGE_NODE_OPTIONS = '--max-old-space-size=192';
+
 export const nowMs = (): number => performance.timeOrigin + performance.now();
 const cpuMicros = (): number => {
   const u = process.cpuUsage();

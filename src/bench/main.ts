@@ -4,30 +4,7 @@
  * writes `bench/results/<YYYY-MM-DD>.json`. Targets are reported (pass column), never enforced: the
  * process exits 0 whatever they say, 1 only when the benchmark itself could not run.
  *
- * Flags (defaults in brackets; `--quick` shrinks them for a smoke run of under a minute):
- *   --records N            records per throughput run [100000]
- *   --size BYTES           record value size [100]
- *   --partitions P         partitions of the throughput, ordered-P/L, latency and RSS topics [12]
- *   --latency-ms L         sink latency of the ordered-P/L and key-K/L runs, ms [20]
- *   --keys K               keys of the key-K/L run [64]
- *   --pl-records N         records per partition in the ordered-P/L run [150]
- *   --kl-records N         records per key in the key-K/L run [100]
- *   --latency-seconds S    measured window of the latency run [10]
- *   --latency-rate R       records/s of the latency run [half the measured unordered throughput]
- *   --latency-tick-ms T    the latency run's producer sends what is due every T ms (timestamped at the send) [20]
- *   --backlog N            records of the peak-RSS run [1000000]
- *   --rss-cap-seconds S    time cap of the peak-RSS run [90]
- *   --soak-seconds S       length of the RSS-growth run, 0 = off [0]
- *   --soak-rate R          records/s produced during the soak [1000]
- *   --scale-partitions L   partitions of the scaling runs [1,12,96]
- *   --scale-sizes L        record sizes of the scaling runs, bytes (others than --size at 12 partitions, N/10 records) [100,10240]
- *   --cap-seconds S        time cap of every other run [120]
- *   --child-node-options S node options of the dispatcher child process (latency, RSS, soak), e.g. "--max-old-space-size=128" [none]
- *   --only A,B             run a subset: consumer, http, unordered, key, ordered, ordered-pl, key-kl, latency, rss, soak, scaling
- *   --brokers H:P          use a running broker instead of starting the local one
- *   --port N               port of the local broker started for the run [39392] (controller port + 1)
- *   --out FILE             where the JSON goes [bench/results/<date>.json; -quick / -only-… suffixes for partial runs]
- *   --quick                tiny smoke run
+ * Flags: see HELP below (`npm run bench -- --help`).
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -53,6 +30,7 @@ import {
   prefill,
   RateProducer,
   SinkProcess,
+  IMAGE_NODE_OPTIONS,
   type DispatchRun,
   type Throughput,
 } from './lib.js';
@@ -104,7 +82,33 @@ interface Row {
   pass: string;
 }
 
-const USAGE = fileURLToPath(import.meta.url);
+const HELP = `usage: npm run bench [-- flags]
+
+Flags (defaults in brackets; \`--quick\` shrinks them for a smoke run of under a minute):
+  --records N            records per throughput run [100000]
+  --size BYTES           record value size [100]
+  --partitions P         partitions of the throughput, ordered-P/L, latency and RSS topics [12]
+  --latency-ms L         sink latency of the ordered-P/L and key-K/L runs, ms [20]
+  --keys K               keys of the key-K/L run [64]
+  --pl-records N         records per partition in the ordered-P/L run [150]
+  --kl-records N         records per key in the key-K/L run [100]
+  --latency-seconds S    measured window of the latency run [10]
+  --latency-rate R       records/s of the latency run [half the measured unordered throughput]
+  --latency-tick-ms T    the latency run's producer sends what is due every T ms (timestamped at the send) [20]
+  --backlog N            records of the peak-RSS run [1000000]
+  --rss-cap-seconds S    time cap of the peak-RSS run [90]
+  --soak-seconds S       length of the RSS-growth run, 0 = off [0]
+  --soak-rate R          records/s produced during the soak [1000]
+  --scale-partitions L   partitions of the scaling runs [1,12,96]
+  --scale-sizes L        record sizes of the scaling runs, bytes (others than --size at 12 partitions, N/10 records) [100,10240]
+  --cap-seconds S        time cap of every other run [120]
+  --child-node-options S node options of the dispatcher child process (latency, RSS, soak) [the Docker image's NODE_OPTIONS: --max-old-space-size=192; "" for Node's defaults]
+  --only A,B             run a subset: consumer, http, unordered, key, ordered, ordered-pl, key-kl, latency, rss, soak, scaling
+  --brokers H:P          use a running broker instead of starting the local one
+  --port N               port of the local broker started for the run [39392] (controller port + 1)
+  --out FILE             where the JSON goes [bench/results/<date>.json; -quick / -only-… suffixes for partial runs]
+  --quick                tiny smoke run
+`;
 
 function parse(argv: string[]): { params: Params; brokers: string | undefined; port: number; out: string | undefined } {
   const { values } = parseArgs({
@@ -138,7 +142,7 @@ function parse(argv: string[]): { params: Params; brokers: string | undefined; p
     strict: true,
   });
   if (values.help) {
-    process.stdout.write(`see the flags at the top of ${USAGE.replace(/dist\/bench\/main\.js$/, 'src/bench/main.ts')}\n`);
+    process.stdout.write(HELP);
     process.exit(0);
   }
   const quick = values.quick ?? false;
@@ -176,7 +180,8 @@ function parse(argv: string[]): { params: Params; brokers: string | undefined; p
     scaleSizes: list('scale-sizes', values['scale-sizes'], [100, 10_240]),
     capSeconds: num('cap-seconds', values['cap-seconds'], quick ? 60 : 120, 1),
     maxInFlight: DEFAULTS.maxInFlight,
-    childNodeOptions: (values['child-node-options'] ?? '').split(/\s+/).filter(Boolean),
+    // The image ships with a heap cap (Dockerfile NODE_OPTIONS): measure the dispatcher as deployed.
+    childNodeOptions: (values['child-node-options'] ?? IMAGE_NODE_OPTIONS).split(/\s+/).filter(Boolean),
     quick,
     only,
   };

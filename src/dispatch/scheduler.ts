@@ -36,7 +36,6 @@ interface PartitionQueue {
   revoked: boolean;
 }
 
-let uniqueLane = 0;
 
 export class Scheduler {
   private readonly partitions = new Map<string, PartitionQueue>();
@@ -75,10 +74,11 @@ export class Scheduler {
       this.queues.push(queue);
     }
     const laneKey = this.laneOf(record);
-    let lane = queue.lanes.get(laneKey);
+    let lane = laneKey === undefined ? undefined : queue.lanes.get(laneKey);
     if (!lane) {
-      lane = { key: laneKey, records: [], head: 0, busy: false, partition: queue };
-      queue.lanes.set(laneKey, lane);
+      // A record with no order to keep gets a lane of its own, never looked up again.
+      lane = { key: laneKey ?? '', records: [], head: 0, busy: false, partition: queue };
+      if (laneKey !== undefined) queue.lanes.set(laneKey, lane);
     }
     lane.records.push(record);
     queue.pending++;
@@ -95,8 +95,11 @@ export class Scheduler {
     const id = partitionId(topic, partition);
     const queue = this.partitions.get(id);
     if (!queue) return 0;
+    // Shared lanes are in the map; a record's own lane only in the ready list until it starts.
+    const lanes = new Set(queue.lanes.values());
+    for (let i = queue.readyHead; i < queue.ready.length; i++) lanes.add(queue.ready[i]!);
     let dropped = 0;
-    for (const lane of queue.lanes.values()) {
+    for (const lane of lanes) {
       const keep = lane.busy ? 1 : 0;
       dropped += lane.records.length - lane.head - keep;
       lane.records.length = lane.head + keep;
@@ -117,15 +120,16 @@ export class Scheduler {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  private laneOf(record: KafkaRecord): string {
+  /** The lane a record must share with others, or undefined when it keeps no order. */
+  private laneOf(record: KafkaRecord): string | undefined {
     switch (this.options.ordering) {
       case 'ordered':
         return '';
       case 'key':
-        if (record.key === null) return this.options.nullKeys === 'unordered' ? `u${uniqueLane++}` : 'null';
+        if (record.key === null) return this.options.nullKeys === 'unordered' ? undefined : 'null';
         return `k${record.key.toString('latin1')}`;
       case 'unordered':
-        return `u${uniqueLane++}`;
+        return undefined;
     }
   }
 
@@ -182,7 +186,7 @@ export class Scheduler {
           lane.head = 0;
         }
         queue.ready.push(lane);
-      } else {
+      } else if (queue.lanes.get(lane.key) === lane) {
         queue.lanes.delete(lane.key);
       }
       if (queue.revoked && queue.inFlight === 0) this.removeQueue(queue);

@@ -9,6 +9,13 @@ export interface TopicPartitionOffset {
   offset: string;
 }
 
+interface Entry {
+  topic: string;
+  partition: number;
+  tracker: OffsetTracker;
+  committed: number | undefined;
+}
+
 export interface OffsetManagerOptions {
   commit: (offsets: TopicPartitionOffset[]) => Promise<void>;
   intervalMs: number;
@@ -20,7 +27,9 @@ export interface OffsetManagerOptions {
  * records: never past one that is still queued, in flight or waiting to retry.
  */
 export class OffsetManager {
-  private readonly trackers = new Map<string, { topic: string; partition: number; tracker: OffsetTracker; committed: number | undefined }>();
+  private readonly trackers = new Map<string, Entry>();
+  /** The same entries by topic and partition number: the per-record path builds no key strings. */
+  private readonly byTopic = new Map<string, Array<Entry | undefined>>();
   private timer: NodeJS.Timeout | undefined;
   private committing: Promise<void> = Promise.resolve();
 
@@ -28,18 +37,24 @@ export class OffsetManager {
 
   /** False when the record was already registered (re-fetched after a rebalance): don't dispatch it again. */
   register(record: KafkaRecord): boolean {
-    const id = partitionId(record.topic, record.partition);
-    let entry = this.trackers.get(id);
+    let entry = this.entryOf(record.topic, record.partition);
     if (!entry) {
       entry = { topic: record.topic, partition: record.partition, tracker: new OffsetTracker(), committed: undefined };
-      this.trackers.set(id, entry);
+      this.trackers.set(partitionId(record.topic, record.partition), entry);
+      let partitions = this.byTopic.get(record.topic);
+      if (!partitions) this.byTopic.set(record.topic, (partitions = []));
+      partitions[record.partition] = entry;
     }
     return entry.tracker.register(record.offset, record.timestamp);
   }
 
   /** A record finished (delivered, dead-lettered, skipped or discarded). Late news of a revoked partition is ignored. */
   finished(record: KafkaRecord): void {
-    this.trackers.get(partitionId(record.topic, record.partition))?.tracker.finish(record.offset);
+    this.entryOf(record.topic, record.partition)?.tracker.finish(record.offset);
+  }
+
+  private entryOf(topic: string, partition: number): Entry | undefined {
+    return this.byTopic.get(topic)?.[partition];
   }
 
   start(): void {
@@ -63,7 +78,11 @@ export class OffsetManager {
    * rebalance began; committing now could overwrite the new owner's progress.
    */
   forget(partitions: Array<{ topic: string; partition: number }>): void {
-    for (const { topic, partition } of partitions) this.trackers.delete(partitionId(topic, partition));
+    for (const { topic, partition } of partitions) {
+      this.trackers.delete(partitionId(topic, partition));
+      const byPartition = this.byTopic.get(topic);
+      if (byPartition) byPartition[partition] = undefined;
+    }
   }
 
   /** Unfinished records per partition, for drain logs and lag in seconds. */

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { IMAGE_NODE_OPTIONS } from '../../src/bench/lib.js';
 import { OPTIONS } from '../../src/config/options.js';
 import { ROOT } from '../helpers/cli.js';
 
@@ -52,5 +53,7 @@ describe('docker-compose.yml', () => {
     const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
     expect(dockerfile).toContain('ENTRYPOINT ["node", "dist/cli/main.js"]');
     expect(dockerfile).toContain('ENV HOST=0.0.0.0');
+    // The benchmark measures memory with the image's heap cap: they must agree.
+    expect(dockerfile).toContain(`ENV NODE_OPTIONS=${IMAGE_NODE_OPTIONS}`);
   });
 });

@@ -382,6 +382,21 @@ describe('Scheduler, dropPartition', () => {
     expect(h.scheduler.pending).toBe(0);
   });
 
+  it('unordered mode: queued records (each in a lane of its own) are dropped and counted', async () => {
+    const h = harness({ ordering: 'unordered', maxInFlight: 10, maxInFlightPerPartition: 2 });
+    for (let o = 0; o < 6; o++) h.scheduler.submit(rec('t', 0, o));
+    h.scheduler.submit(rec('t', 1, 0));
+    expect(h.runningIds()).toEqual(['t/0@0', 't/0@1', 't/1@0']);
+    expect(h.scheduler.dropPartition('t', 0)).toBe(4);
+    expect(h.scheduler.pending).toBe(3);
+    await h.finish('t', 0, 0);
+    await h.finish('t', 0, 1);
+    await h.finish('t', 1, 0);
+    expect(h.startedIds()).toEqual(['t/0@0', 't/0@1', 't/1@0']);
+    expect(h.scheduler.pending).toBe(0);
+    await h.scheduler.idle();
+  });
+
   it('an unknown partition drops nothing', () => {
     const h = harness({ ordering: 'ordered', maxInFlight: 10, maxInFlightPerPartition: 10 });
     expect(h.scheduler.dropPartition('nope', 3)).toBe(0);

@@ -90,3 +90,26 @@ describe('ordering modes over thousands of records (real broker, sink with rando
     expect(maxOverlap(seen.map((s) => s.request))).toBeLessThanOrEqual(64);
   });
 });
+
+describe('global limits', () => {
+  it('never has more than max-in-flight requests open across partitions', async () => {
+    const { topic, group } = await createTopic(4, 'kd-inflight');
+    sink = await startRecordingSink(() => ({ delayMs: 5 + Math.floor(Math.random() * 10) }));
+    await produce(topic, Array.from({ length: 400 }, (_, i) => ({ partition: i % 4, value: `${i}` })));
+    dispatcher = await startTestDispatcher({ topics: [topic], groupId: group, sinkUri: sink.url, ordering: 'unordered', maxInFlight: 6, maxInFlightPerPartition: 4 });
+    await waitFor(() => dispatcher!.metrics.totals.delivered === 400, '400 deliveries');
+    expect(maxOverlap(sink.requests)).toBe(6);
+  });
+
+  it('starts no more requests per second than the rate limit', async () => {
+    const { topic, group } = await createTopic(2, 'kd-rate');
+    sink = await startRecordingSink();
+    await produce(topic, Array.from({ length: 30 }, (_, i) => ({ value: `${i}` })));
+    dispatcher = await startTestDispatcher({ topics: [topic], groupId: group, sinkUri: sink.url, ordering: 'unordered', rateLimit: 20 });
+    await waitFor(() => dispatcher!.metrics.totals.delivered === 30, '30 deliveries');
+    const times = sink.requests.map((r) => r.receivedAt).sort((a, b) => a - b);
+    // 20 per second: 30 requests span at least 29 gaps of 50 ms (minus timer slack).
+    expect(times[29]! - times[0]!).toBeGreaterThanOrEqual(29 * 50 - 30);
+    for (let i = 20; i < times.length; i++) expect(times[i]! - times[i - 20]!, `20 requests ending at #${i}`).toBeGreaterThanOrEqual(950);
+  });
+});
