@@ -127,7 +127,8 @@ export function tailFile(file: string, lines: number): string {
     return '';
   }
 }
-function processAlive(pid: number): boolean {
+/** True while the process runs; an exited one not yet reaped (a zombie) counts as gone. */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
   } catch (error) {
