@@ -1,6 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { Scheduler, type SchedulerOptions } from '../../src/dispatch/scheduler.js';
 import type { KafkaRecord } from '../../src/source/record.js';
+import { prng } from '../helpers/prng.js';
 
 function rec(topic: string, partition: number, offset: number, key?: string | null): KafkaRecord {
   return { topic, partition, offset, key: key == null ? null : Buffer.from(key), value: Buffer.from(`v${offset}`), headers: {}, timestamp: 1_700_000_000_000 };
@@ -11,14 +12,6 @@ const laneOf = (r: KafkaRecord) => `${r.topic}/${r.partition}#${r.key === null ?
 /** Lets the scheduler's `.then(finish)` and the pump run. */
 const flush = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Running {
   record: KafkaRecord;

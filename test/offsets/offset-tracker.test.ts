@@ -1,15 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { OffsetTracker } from '../../src/offsets/offset-tracker.js';
+import { prng } from '../helpers/prng.js';
 
-/** A small seeded PRNG (mulberry32) so the "random" orders are the same on every run. */
-function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function shuffled<T>(items: T[], seed: number): T[] {
   const out = [...items];
