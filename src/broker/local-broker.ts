@@ -59,6 +59,12 @@ export interface LocalBrokerOptions {
    * these users (name → password). SCRAM credentials are written when the storage is formatted.
    */
   sasl?: { port: number; users: Record<string, string> };
+  /**
+   * Also listen with SSL on this port. `keystoreFile` holds the broker's PEM key (PKCS#8) and
+   * certificate chain; with `truststoreFile` (PEM CAs) and `clientAuth`, clients must present a
+   * certificate signed by one of those CAs.
+   */
+  tls?: { port: number; keystoreFile: string; truststoreFile?: string; clientAuth?: boolean };
 }
 
 export interface LocalBrokerStatus {
@@ -170,6 +176,7 @@ export class LocalBroker {
   readonly heap: string;
   readonly host = LOCAL_BROKER_HOST;
   readonly sasl: LocalBrokerOptions['sasl'];
+  readonly tls: LocalBrokerOptions['tls'];
   private readonly logger: Logger | undefined;
   private readonly javaCommand: string;
   private readonly mavenCommand: string;
@@ -194,6 +201,7 @@ export class LocalBroker {
     }
     this.heap = options.heap ?? '384m';
     this.sasl = options.sasl;
+    this.tls = options.tls;
     this.logger = options.logger;
     this.javaCommand = options.javaCommand ?? 'java';
     this.mavenCommand = options.mavenCommand ?? 'mvn';
@@ -357,15 +365,28 @@ export class LocalBroker {
   private writeConfig(): void {
     mkdirSync(this.dataDir, { recursive: true });
     const sasl = this.sasl;
+    const tls = this.tls;
+    const extra = [
+      ...(sasl ? [`SASL_PLAINTEXT://${this.host}:${sasl.port}`] : []),
+      ...(tls ? [`SSL://${this.host}:${tls.port}`] : []),
+    ];
     const properties = [
       '# Written by kafka-dispatch on every start; edits are overwritten.',
       'process.roles=broker,controller',
       'node.id=1',
       `controller.quorum.voters=1@${this.host}:${this.controllerPort}`,
-      `listeners=PLAINTEXT://${this.host}:${this.port},CONTROLLER://${this.host}:${this.controllerPort}${sasl ? `,SASL_PLAINTEXT://${this.host}:${sasl.port}` : ''}`,
-      `advertised.listeners=PLAINTEXT://${this.host}:${this.port}${sasl ? `,SASL_PLAINTEXT://${this.host}:${sasl.port}` : ''}`,
+      `listeners=PLAINTEXT://${this.host}:${this.port},CONTROLLER://${this.host}:${this.controllerPort}${extra.map((l) => `,${l}`).join('')}`,
+      `advertised.listeners=PLAINTEXT://${this.host}:${this.port}${extra.map((l) => `,${l}`).join('')}`,
       'controller.listener.names=CONTROLLER',
-      `listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT${sasl ? ',SASL_PLAINTEXT:SASL_PLAINTEXT' : ''}`,
+      `listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT${sasl ? ',SASL_PLAINTEXT:SASL_PLAINTEXT' : ''}${tls ? ',SSL:SSL' : ''}`,
+      ...(tls
+        ? [
+            'listener.name.ssl.ssl.keystore.type=PEM',
+            `listener.name.ssl.ssl.keystore.location=${tls.keystoreFile}`,
+            ...(tls.truststoreFile ? ['listener.name.ssl.ssl.truststore.type=PEM', `listener.name.ssl.ssl.truststore.location=${tls.truststoreFile}`] : []),
+            `listener.name.ssl.ssl.client.auth=${tls.clientAuth ? 'required' : 'none'}`,
+          ]
+        : []),
       ...(sasl
         ? [
             'sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512',

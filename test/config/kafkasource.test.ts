@@ -1,5 +1,5 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -322,5 +322,62 @@ spec:
   it('reports several annotation problems at once', () => {
     const layer = parseKafkaSource(manifest({ annotations: { [ASK.reqTimeout]: 'abc', [ASK.retryCount]: 'x', [ASK.retryInterval]: '-2', [ASK.domain]: '' } }));
     expect(layer.issues.map((i) => i.path).sort()).toEqual([ASK.domain, ASK.reqTimeout, ASK.retryCount, ASK.retryInterval].map(annotation).sort());
+  });
+});
+
+describe('net: SASL and TLS from secretKeyRef', () => {
+  const manifest = `apiVersion: sources.knative.dev/v1
+kind: KafkaSource
+metadata: { name: secure, namespace: prod }
+spec:
+  bootstrapServers: [broker:9093]
+  topics: [t]
+  net:
+    sasl:
+      enable: true
+      user: { secretKeyRef: { name: kafka-creds, key: user } }
+      password: { secretKeyRef: { name: kafka-creds, key: password } }
+      type: { secretKeyRef: { name: kafka-creds, key: sasl.mechanism } }
+    tls:
+      enable: true
+      caCert: { secretKeyRef: { name: kafka-tls, key: ca.crt } }
+      cert: { secretKeyRef: { name: kafka-tls, key: tls.crt } }
+      key: { secretKeyRef: { name: kafka-tls, key: tls.key } }
+  sink: { uri: "http://sink/" }
+`;
+
+  it('reads each secret from <secrets dir>/<name>/<key>, else from the env variable <NAME>_<KEY>', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kd-secrets-'));
+    const put = (name: string, key: string, value: string) => {
+      mkdirSync(join(dir, name), { recursive: true });
+      writeFileSync(join(dir, name, key), value);
+    };
+    put('kafka-tls', 'ca.crt', 'CA-PEM');
+    put('kafka-tls', 'tls.crt', 'CERT-PEM');
+    put('kafka-tls', 'tls.key', 'KEY-PEM');
+    put('kafka-creds', 'password', 'from-file\n');
+    const env = { KAFKA_CREDS_USER: 'alice', KAFKA_CREDS_PASSWORD: 'from-env', KAFKA_CREDS_SASL_MECHANISM: 'SCRAM-SHA-512' };
+    const layer = parseKafkaSource(manifest, 'm.yaml', { secretsDir: dir, env });
+    expect(layer.issues).toEqual([]);
+    expect(layer.values).toMatchObject({
+      saslMechanism: 'scram-sha-512',
+      saslUsername: 'alice',
+      saslPassword: 'from-file',
+      tlsEnabled: true,
+      tlsCaCert: 'CA-PEM',
+      tlsCert: 'CERT-PEM',
+      tlsKey: 'KEY-PEM',
+    });
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('names a secret it cannot find, with both places it looked', () => {
+    const layer = parseKafkaSource(manifest, 'm.yaml', { secretsDir: '/nonexistent', env: {} });
+    const paths = layer.issues.map((i) => i.path);
+    expect(paths).toContain('spec.net.sasl.password.secretKeyRef');
+    expect(paths).toContain('spec.net.tls.key.secretKeyRef');
+    const password = layer.issues.find((i) => i.path === 'spec.net.sasl.password.secretKeyRef')!;
+    expect(password.message).toContain('/nonexistent/kafka-creds/password');
+    expect(password.message).toContain('KAFKA_CREDS_PASSWORD');
   });
 });
