@@ -91,7 +91,7 @@ export function encodeCloudEvent(record: KafkaRecord, context: CloudEventContext
   } else if (findHeader(record, 'ce_specversion') !== undefined) {
     ({ attributes, contentType, body } = fromBinary(record));
   } else {
-    ({ attributes, contentType, body } = fromPlain(record, context));
+    return encodePlain(record, context);
   }
 
   for (const [rawName, value] of Object.entries(context.extensions)) {
@@ -117,34 +117,6 @@ interface Mapped {
   attributes: Map<string, string>;
   contentType: string | undefined;
   body: Buffer | null;
-}
-
-function fromPlain(record: KafkaRecord, context: CloudEventContext): Mapped {
-  const attributes = new Map<string, string>();
-  const { partition, offset } = record;
-  attributes.set('specversion', '1.0');
-  attributes.set('id', `partition:${partition}/offset:${offset}`);
-  attributes.set('source', ceSource(context.namespace, context.name, record.topic));
-  attributes.set('type', KNATIVE_KAFKA_EVENT_TYPE);
-  attributes.set('subject', `partition:${partition}#${offset}`);
-  const time = isoTime(record.timestamp);
-  if (time !== undefined) attributes.set('time', time);
-  if (record.key !== null) {
-    const key = decodeKey(record.key, context.keyType);
-    attributes.set('key', key);
-    attributes.set('partitionkey', key);
-  }
-  let contentType: string | undefined;
-  for (const [name, raw] of Object.entries(record.headers)) {
-    const value = lastValue(raw);
-    if (value === undefined) continue;
-    if (name.toLowerCase() === 'content-type') {
-      contentType = value.toLowerCase();
-      continue;
-    }
-    attributes.set(`kafkaheader${attributeName(name)}`, value);
-  }
-  return { attributes, contentType, body: record.value };
 }
 
 /** Kafka binary content mode: `ce_<attribute>` headers, `content-type`, the value as data. */
@@ -279,7 +251,84 @@ function attributeName(name: string): string {
 }
 
 /** UTC ISO-8601 with milliseconds; none for a missing (negative) or out-of-range timestamp. */
+/**
+ * The common case, a record that is not a CloudEvent, written straight into the headers: the same
+ * result as mapping attributes and encoding them, without the intermediate map, and with the values
+ * that are safe by construction (ids, subjects, times, partitions) not scanned for encoding.
+ */
+function encodePlain(record: KafkaRecord, context: CloudEventContext): OutboundRequest {
+  const { partition, offset } = record;
+  const headers: Record<string, string> = {
+    'ce-specversion': '1.0',
+    'ce-id': `partition:${partition}/offset:${offset}`,
+    'ce-source': encodedSource(context, record.topic),
+    'ce-type': KNATIVE_KAFKA_EVENT_TYPE,
+    'ce-subject': `partition:${partition}#${offset}`,
+  };
+  const time = isoTime(record.timestamp);
+  if (time !== undefined) headers['ce-time'] = time;
+  if (record.key !== null) {
+    const key = percentEncode(decodeKey(record.key, context.keyType));
+    headers['ce-key'] = key;
+    headers['ce-partitionkey'] = key;
+  }
+  let contentType: string | undefined;
+  for (const name in record.headers) {
+    const value = lastValue(record.headers[name]);
+    if (value === undefined) continue;
+    if (name.toLowerCase() === 'content-type') {
+      contentType = value.toLowerCase();
+      continue;
+    }
+    headers[`ce-kafkaheader${attributeName(name)}`] = percentEncode(value);
+  }
+  for (const [name, value] of encodedExtensions(context)) headers[name] = value;
+  headers['ce-knativekafkapartition'] = String(partition);
+  headers['ce-knativekafkaoffset'] = String(offset);
+  if (contentType !== undefined) {
+    const safe = sanitizeContentType(contentType);
+    if (safe !== '') headers['content-type'] = safe;
+  }
+  return { headers, body: record.value };
+}
+
+const sourceCache = new WeakMap<CloudEventContext, Map<string, string>>();
+const extensionCache = new WeakMap<CloudEventContext, Array<[string, string]>>();
+
+function encodedSource(context: CloudEventContext, topic: string): string {
+  let byTopic = sourceCache.get(context);
+  if (!byTopic) sourceCache.set(context, (byTopic = new Map()));
+  let source = byTopic.get(topic);
+  if (source === undefined) byTopic.set(topic, (source = percentEncode(ceSource(context.namespace, context.name, topic))));
+  return source;
+}
+
+function encodedExtensions(context: CloudEventContext): Array<[string, string]> {
+  let entries = extensionCache.get(context);
+  if (!entries) {
+    entries = [];
+    for (const [rawName, value] of Object.entries(context.extensions)) {
+      const name = attributeName(rawName);
+      if (name === '' || CORE_ATTRIBUTES.has(name)) continue;
+      entries.push([`ce-${name}`, percentEncode(value)]);
+    }
+    extensionCache.set(context, entries);
+  }
+  return entries;
+}
+
+let lastTimestamp = Number.NaN;
+let lastIso: string | undefined;
+
 function isoTime(timestamp: number): string | undefined {
+  // Records of one batch often share a millisecond.
+  if (timestamp === lastTimestamp) return lastIso;
+  lastTimestamp = timestamp;
+  lastIso = isoTimeUncached(timestamp);
+  return lastIso;
+}
+
+function isoTimeUncached(timestamp: number): string | undefined {
   if (!Number.isFinite(timestamp) || timestamp < 0) return undefined;
   const date = new Date(timestamp);
   return Number.isNaN(date.getTime()) ? undefined : date.toISOString();
