@@ -105,7 +105,7 @@ Flags (defaults in brackets; \`--quick\` shrinks them for a smoke run of under a
   --child-node-options S node options of the dispatcher child process (latency, RSS, soak) [the Docker image's NODE_OPTIONS: --max-old-space-size=192; "" for Node's defaults]
   --only A,B             run a subset: consumer, http, unordered, key, ordered, ordered-pl, key-kl, latency, rss, soak, scaling
   --brokers H:P          use a running broker instead of starting the local one
-  --port N               port of the local broker started for the run [39392] (controller port + 1)
+  --port N               port of the local broker started for the run [29492] (controller port + 1)
   --out FILE             where the JSON goes [bench/results/<date>.json; -quick / -only-… suffixes for partial runs]
   --quick                tiny smoke run
 `;
@@ -185,7 +185,7 @@ function parse(argv: string[]): { params: Params; brokers: string | undefined; p
     quick,
     only,
   };
-  return { params, brokers: values.brokers, port: Math.floor(num('port', values.port, 39392, 1)), out: values.out };
+  return { params, brokers: values.brokers, port: Math.floor(num('port', values.port, 29492, 1)), out: values.out };
 }
 
 // ---------------------------------------------------------------------------------------------

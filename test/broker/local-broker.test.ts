@@ -9,7 +9,7 @@ import { isPortOpen, probeKafkaPort, waitForKafka } from '../../src/broker/wait.
 import { EnvironmentError } from '../../src/errors.js';
 
 // Its own broker, apart from the one the global setup shares (KD_TEST_BROKER_PORT, 29092).
-const PORT = Number(process.env.KD_TEST_OWN_BROKER_PORT ?? 39092);
+const PORT = Number(process.env.KD_TEST_OWN_BROKER_PORT ?? 29192);
 
 
 describe('LocalBroker environment checks', () => {

@@ -10,7 +10,7 @@ import { startTestDispatcher } from '../helpers/dispatcher.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 // A broker of its own with a SASL listener: the shared test broker speaks PLAINTEXT only.
-const PORT = Number(process.env.KD_TEST_SASL_BROKER_PORT ?? 39192);
+const PORT = Number(process.env.KD_TEST_SASL_BROKER_PORT ?? 29292);
 const SASL_PORT = PORT + 2;
 const USERS = { alice: 'alice-secret' };
 

@@ -10,7 +10,7 @@ import { startTestDispatcher } from '../helpers/dispatcher.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 // A broker of its own with an SSL listener that requires client certificates.
-const PORT = Number(process.env.KD_TEST_TLS_BROKER_PORT ?? 39292);
+const PORT = Number(process.env.KD_TEST_TLS_BROKER_PORT ?? 29392);
 const TLS_PORT = PORT + 2;
 
 describe('TLS to the brokers (CA and client certificate)', () => {
