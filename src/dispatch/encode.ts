@@ -9,11 +9,12 @@ export function encodeRaw(record: KafkaRecord): OutboundRequest {
   return { headers, body: record.value };
 }
 
+/** A Kafka header's value; with repeated headers the last one wins, as Kafka's `lastHeader` and the CloudEvents mapping do. */
 export function headerValue(record: KafkaRecord, name: string): string | undefined {
   for (const [key, value] of Object.entries(record.headers)) {
     if (key.toLowerCase() !== name || value === undefined) continue;
-    const first = Array.isArray(value) ? value[0] : value;
-    return first === undefined ? undefined : first.toString();
+    const last = Array.isArray(value) ? value[value.length - 1] : value;
+    return last === undefined ? undefined : last.toString();
   }
   return undefined;
 }
