@@ -3,6 +3,7 @@ import { loadEnvLayer } from './env.js';
 import { readKafkaSourceFile } from './kafkasource.js';
 import type { ConfigLayer } from './layer.js';
 import { DEFAULTS, optionFor } from './options.js';
+import { redactUrl } from './redact.js';
 import { SECRET_SETTINGS, type PartialSettings, type SettingKey, type Settings } from './settings.js';
 
 export interface ResolvedConfig {
@@ -90,16 +91,4 @@ export function redactSettings(settings: Settings): Record<string, unknown> {
   return out;
 }
 
-export function redactUrl(text: string): string {
-  try {
-    const url = new URL(text);
-    if (url.password) url.password = '***';
-    else if (url.username) url.username = '***';
-    for (const name of [...url.searchParams.keys()]) {
-      if (/token|secret|password|key|sig/i.test(name)) url.searchParams.set(name, '***');
-    }
-    return url.toString();
-  } catch {
-    return text;
-  }
-}
+export { redactUrl };

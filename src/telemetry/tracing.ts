@@ -39,6 +39,7 @@ import {
   type Tracer,
   type TracerProvider,
 } from '@opentelemetry/api';
+import { maskSecretQueryParams } from '../config/redact.js';
 import type { OutboundRequest } from '../dispatch/http-sender.js';
 import type { DispatchResult } from '../dispatch/outcome.js';
 import type { DispatchError } from '../errors.js';
@@ -271,8 +272,6 @@ function targetAttributes(uri: string): Attributes {
   return attributes;
 }
 
-const SECRET_QUERY_PARAM = /sig|signature|token|secret|passw|pwd|key|credential|auth|session|code/i;
-
 /**
  * The target as `url.full`: credentials become `REDACTED:REDACTED` and the values of secret-looking
  * query parameters (`sig`, `token`, `X-Amz-Signature`, `api_key`...) become `REDACTED`, as the
@@ -289,16 +288,7 @@ export function redactUrl(uri: string): string {
     url.username = 'REDACTED';
     url.password = 'REDACTED';
   }
-  if (url.search) {
-    let changed = false;
-    for (const name of new Set(url.searchParams.keys())) {
-      if (SECRET_QUERY_PARAM.test(name)) {
-        url.searchParams.set(name, 'REDACTED');
-        changed = true;
-      }
-    }
-    if (changed) url.search = url.searchParams.toString();
-  }
+  if (maskSecretQueryParams(url, 'REDACTED')) url.search = url.searchParams.toString();
   return url.href;
 }
 
