@@ -1,14 +1,32 @@
 import { defineConfig } from 'vitest/config';
 
+// Tests that need a real Kafka broker live in test/e2e/ and test/tools/broker/; everything else is a
+// unit test that runs without Java or Kafka (`npm run test:unit`).
+const NEEDS_BROKER = ['test/e2e/**/*.test.ts', 'test/tools/broker/**/*.test.ts'];
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    globalSetup: ['test/helpers/global-setup.ts'],
     // Integration tests talk to a real broker and real sockets; generous, not tight.
     testTimeout: 60_000,
     hookTimeout: 180_000,
     pool: 'forks',
     maxWorkers: 2,
     reporters: ['default'],
+    coverage: {
+      provider: 'v8',
+      include: ['src/**/*.ts'],
+      reporter: ['text-summary', 'text', 'html'],
+      reportsDirectory: 'coverage',
+    },
+    projects: [
+      {
+        extends: true,
+        test: { name: 'unit', include: ['test/**/*.test.ts'], exclude: NEEDS_BROKER },
+      },
+      {
+        extends: true,
+        test: { name: 'integration', include: NEEDS_BROKER, globalSetup: ['test/helpers/global-setup.ts'] },
+      },
+    ],
   },
 });
