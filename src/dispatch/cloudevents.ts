@@ -21,7 +21,7 @@
  */
 import { RecordFormatError } from '../errors.js';
 import type { KafkaRecord } from '../source/record.js';
-import type { OutboundRequest } from './http-sender.js';
+import type { OutboundRequest } from '../sink/sender.js';
 import type { KeyType } from '../config/settings.js';
 
 export type { KeyType } from '../config/settings.js';

@@ -1,5 +1,5 @@
 import type { KafkaRecord } from '../source/record.js';
-import type { OutboundRequest } from './http-sender.js';
+import type { OutboundRequest } from '../sink/sender.js';
 
 /** `raw` format: the record value as the body; its content-type header when it has one. */
 export function encodeRaw(record: KafkaRecord): OutboundRequest {

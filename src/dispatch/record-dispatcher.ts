@@ -3,7 +3,7 @@ import type { BackoffPolicy, FailurePolicy } from '../config/settings.js';
 import { DispatchError, RecordFormatError, SinkResponseError } from '../errors.js';
 import type { KafkaRecord } from '../source/record.js';
 import { startRecordTrace, type AttemptTrace, type RecordTrace } from '../telemetry/tracing.js';
-import type { OutboundRequest, Sender, SinkResponse } from './http-sender.js';
+import type { OutboundRequest, Sender, SinkResponse } from '../sink/sender.js';
 import type { DispatchListener, DispatchResult } from './outcome.js';
 import { backoffDelayMs, isRetriableStatus, isSuccessStatus, parseRetryAfter, retryDelayMs } from './retry-policy.js';
 

@@ -40,7 +40,7 @@ import {
   type TracerProvider,
 } from '@opentelemetry/api';
 import { maskSecretQueryParams } from '../config/redact.js';
-import type { OutboundRequest } from '../dispatch/http-sender.js';
+import type { OutboundRequest } from '../sink/sender.js';
 import type { DispatchResult } from '../dispatch/outcome.js';
 import type { DispatchError } from '../errors.js';
 import type { KafkaRecord } from '../source/record.js';
