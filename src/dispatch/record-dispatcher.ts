@@ -1,6 +1,7 @@
 import pRetry, { AbortError } from 'p-retry';
 import type { BackoffPolicy, FailurePolicy } from '../config/settings.js';
 import { DispatchError, RecordFormatError, SinkResponseError } from '../errors.js';
+import { flattenHeaders } from '../source/headers.js';
 import type { KafkaRecord } from '../source/record.js';
 import { startRecordTrace, type AttemptTrace, type RecordTrace } from '../telemetry/tracing.js';
 import type { OutboundRequest, Sender, SinkResponse } from '../sink/sender.js';
@@ -354,16 +355,6 @@ function asDispatchError(error: unknown, code = 'KD_UNKNOWN'): DispatchError {
   if (error instanceof DispatchError) return error;
   if (error instanceof Error && error.name === 'RecordFormatError') return new RecordFormatError(error.message, { cause: error });
   return new DispatchError(code, error instanceof Error ? error.message : String(error), { cause: error });
-}
-
-function flattenHeaders(headers: KafkaRecord['headers']): Record<string, string | Buffer> {
-  const out: Record<string, string | Buffer> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined) continue;
-    const last = Array.isArray(value) ? value[value.length - 1] : value;
-    if (last !== undefined) out[name] = last;
-  }
-  return out;
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {

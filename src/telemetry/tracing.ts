@@ -43,6 +43,7 @@ import { maskSecretQueryParams } from '../config/redact.js';
 import type { OutboundRequest } from '../sink/sender.js';
 import type { DispatchResult } from '../dispatch/outcome.js';
 import type { DispatchError } from '../errors.js';
+import { headerText, lastHeader } from '../source/headers.js';
 import type { KafkaRecord } from '../source/record.js';
 
 export const TRACER_NAME = 'kafka-dispatch';
@@ -76,18 +77,10 @@ export function getTracer(): Tracer {
   return cachedTracer;
 }
 
-type HeaderValue = KafkaRecord['headers'][string];
-
-/** Reads Kafka record headers (Buffer, string or arrays of them); names match case-insensitively. */
+/** Reads Kafka record headers with the one header rule (src/source/headers.ts): case-insensitive, last wins. */
 export const kafkaHeadersGetter: TextMapGetter<KafkaRecord['headers']> = {
   keys: (carrier) => Object.keys(carrier),
-  get: (carrier, key) => {
-    const raw = findRaw(carrier, key);
-    if (raw === undefined || raw === null) return undefined;
-    if (!Array.isArray(raw)) return raw.toString('utf8');
-    const values = raw.filter((v) => v !== undefined && v !== null).map((v) => v.toString('utf8'));
-    return values.length === 0 ? undefined : values;
-  },
+  get: (carrier, key) => headerText(carrier, key),
 };
 
 /**
@@ -95,10 +88,10 @@ export const kafkaHeadersGetter: TextMapGetter<KafkaRecord['headers']> = {
  * `ce_tracestate` standing in for missing `traceparent` / `tracestate`.
  */
 function traceCarrier(headers: KafkaRecord['headers']): KafkaRecord['headers'] {
-  if (findRaw(headers, TRACEPARENT) !== undefined) return headers;
-  const ceParent = findRaw(headers, CE_KAFKA_PREFIX + TRACEPARENT);
+  if (lastHeader(headers, TRACEPARENT) !== undefined) return headers;
+  const ceParent = lastHeader(headers, CE_KAFKA_PREFIX + TRACEPARENT);
   if (ceParent === undefined) return headers;
-  const ceState = findRaw(headers, CE_KAFKA_PREFIX + TRACESTATE);
+  const ceState = lastHeader(headers, CE_KAFKA_PREFIX + TRACESTATE);
   const carrier: KafkaRecord['headers'] = Object.assign({}, headers, { [TRACEPARENT]: ceParent });
   if (ceState !== undefined) carrier[TRACESTATE] = ceState;
   return carrier;
@@ -211,9 +204,9 @@ export class RecordTrace {
     if (Object.keys(injected).length === 0) {
       // No propagator (no SDK): pass the producer's context on as it came.
       const carrier = traceCarrier(this.record.headers);
-      traceparent = lastString(kafkaHeadersGetter.get(carrier, TRACEPARENT));
+      traceparent = headerText(carrier, TRACEPARENT);
       if (traceparent === undefined) return request;
-      tracestate = lastString(kafkaHeadersGetter.get(carrier, TRACESTATE));
+      tracestate = headerText(carrier, TRACESTATE);
       extra = { [TRACEPARENT]: traceparent, ...(tracestate ? { [TRACESTATE]: tracestate } : {}) };
     }
     // Object.assign: several times faster than a spread here, and this runs for every attempt.
@@ -313,19 +306,6 @@ function errorType(result: { status?: number | undefined; error?: DispatchError 
   if (typeof causeCode === 'string' && causeCode !== '') return causeCode;
   if (result.status !== undefined) return String(result.status);
   return error?.code ?? '_OTHER';
-}
-
-function findRaw(headers: KafkaRecord['headers'], name: string): HeaderValue {
-  const exact = headers[name];
-  if (exact !== undefined) return exact;
-  for (const key in headers) {
-    if (key.length === name.length && key.toLowerCase() === name) return headers[key];
-  }
-  return undefined;
-}
-
-function lastString(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[value.length - 1] : value;
 }
 
 function readVersion(): string | undefined {
