@@ -1,6 +1,6 @@
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Logger } from '../telemetry/logger.js';
-import type { KafkaRecord } from './record.js';
+import { partitionId, type KafkaRecord } from './record.js';
 
 export interface TopicPartitions {
   topic: string;
@@ -57,7 +57,7 @@ export class KafkaSource {
       const next = Object.entries(payload.memberAssignment).map(([topic, partitions]) => ({ topic, partitions: [...partitions] }));
       const revoked = difference(this.assignment, next);
       this.assignment = next;
-      for (const tp of revoked) for (const p of tp.partitions) this.paused.delete(`${tp.topic}/${p}`);
+      for (const tp of revoked) for (const p of tp.partitions) this.paused.delete(partitionId(tp.topic, p));
       options.onAssignment?.(next, revoked);
     });
     this.consumer.on(events.CRASH, ({ payload }) => options.onCrash?.(payload.error, payload.restart));
@@ -126,15 +126,15 @@ export class KafkaSource {
     }
     this.options.onRecords(records);
     if (this.options.isFull()) {
-      this.paused.set(`${topic}/${partition}`, { topic, partition });
+      this.paused.set(partitionId(topic, partition), { topic, partition });
       this.consumer.pause([{ topic, partitions: [partition] }]);
     }
   }
 }
 
 function difference(before: TopicPartitions[], after: TopicPartitions[]): TopicPartitions[] {
-  const kept = new Set(after.flatMap((tp) => tp.partitions.map((p) => `${tp.topic}/${p}`)));
+  const kept = new Set(after.flatMap((tp) => tp.partitions.map((p) => partitionId(tp.topic, p))));
   return before
-    .map((tp) => ({ topic: tp.topic, partitions: tp.partitions.filter((p) => !kept.has(`${tp.topic}/${p}`)) }))
+    .map((tp) => ({ topic: tp.topic, partitions: tp.partitions.filter((p) => !kept.has(partitionId(tp.topic, p))) }))
     .filter((tp) => tp.partitions.length > 0);
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { AssignerProtocol, type Admin, type Kafka } from 'kafkajs';
 import type { InitialOffset } from '../config/settings.js';
+import { partitionId } from '../source/record.js';
 
 /**
  * Consumer-group lag computed with KEDA's Kafka scaler rules (DESIGN.md §3), so that what
@@ -50,8 +51,8 @@ export interface GroupLag {
   total: number;
 }
 
-/** Key of a partition in the maps below. */
-export const partitionKey = (topic: string, partition: number): string => `${topic}/${partition}`;
+/** @deprecated The old name of `partitionId` (src/source/record.ts), kept while src/cli/lag.ts imports it. */
+export const partitionKey = partitionId;
 
 export class LagReader {
   constructor(private readonly admin: Admin) {}
@@ -75,7 +76,7 @@ export class LagReader {
       for (const { topic, partitions } of await this.admin.fetchOffsets({ groupId, topics: wanted })) {
         for (const { partition, offset } of partitions) {
           const value = Number(offset);
-          if (value >= 0) committed.set(partitionKey(topic, partition), value);
+          if (value >= 0) committed.set(partitionId(topic, partition), value);
         }
       }
     }
@@ -86,7 +87,7 @@ export class LagReader {
     for (const { topic, offsets } of ends) {
       totalByTopic[topic] = 0;
       for (const entry of [...offsets].sort((a, b) => a.partition - b.partition)) {
-        const key = partitionKey(topic, entry.partition);
+        const key = partitionId(topic, entry.partition);
         const endOffset = Number(entry.high);
         const committedOffset = committed.get(key);
         const lag = partitionLag(endOffset, committedOffset, initialOffset);
@@ -124,7 +125,7 @@ export class LagReader {
         if (!decoded) continue;
         const owner = `${member.clientId}@${member.clientHost.replace(/^\//, '')}`;
         for (const [topic, partitions] of Object.entries(decoded.assignment)) {
-          for (const partition of partitions) owners.set(partitionKey(topic, partition), owner);
+          for (const partition of partitions) owners.set(partitionId(topic, partition), owner);
         }
       }
     }
@@ -148,7 +149,7 @@ export async function oldestUnconsumedTimestamps(
 ): Promise<Map<string, number>> {
   const found = new Map<string, number>();
   const wanted = new Map<string, { offset: number; endOffset: number }>();
-  for (const p of partitions) if (p.endOffset > p.offset) wanted.set(partitionKey(p.topic, p.partition), { offset: p.offset, endOffset: p.endOffset });
+  for (const p of partitions) if (p.endOffset > p.offset) wanted.set(partitionId(p.topic, p.partition), { offset: p.offset, endOffset: p.endOffset });
   if (wanted.size === 0) return found;
 
   const deadline = Date.now() + timeoutMs;
@@ -168,12 +169,12 @@ export async function oldestUnconsumedTimestamps(
   let timer: NodeJS.Timeout | undefined;
   try {
     await withDeadline(consumer.connect(), deadline);
-    const topics = [...new Set(partitions.filter((p) => wanted.has(partitionKey(p.topic, p.partition))).map((p) => p.topic))];
+    const topics = [...new Set(partitions.filter((p) => wanted.has(partitionId(p.topic, p.partition))).map((p) => p.topic))];
     await consumer.subscribe({ topics, fromBeginning: false });
     const running = consumer.run({
       autoCommit: false,
       eachBatch: async ({ batch }) => {
-        const key = partitionKey(batch.topic, batch.partition);
+        const key = partitionId(batch.topic, batch.partition);
         const want = wanted.get(key);
         if (!want || found.has(key)) return;
         const first = batch.messages.find((m) => Number(m.offset) >= want.offset && Number(m.offset) < want.endOffset);
@@ -186,7 +187,7 @@ export async function oldestUnconsumedTimestamps(
     // Seeks made before the group is joined are applied before the first fetch of each partition
     // (what kafkajs's own admin.setOffsets relies on); batches fetched before a seek are dropped.
     for (const p of partitions) {
-      if (wanted.has(partitionKey(p.topic, p.partition))) consumer.seek({ topic: p.topic, partition: p.partition, offset: String(p.offset) });
+      if (wanted.has(partitionId(p.topic, p.partition))) consumer.seek({ topic: p.topic, partition: p.partition, offset: String(p.offset) });
     }
     await withDeadline(running, deadline);
     timer = setTimeout(finish, Math.max(0, deadline - Date.now()));
