@@ -6,6 +6,7 @@ import type { KafkaRecord } from '../source/record.js';
 import { startRecordTrace, type AttemptTrace, type RecordTrace } from '../telemetry/tracing.js';
 import type { OutboundRequest, Sender, SinkResponse } from '../sink/sender.js';
 import type { DispatchListener, DispatchResult } from './outcome.js';
+import { sleep } from '../util/timers.js';
 import { backoffDelayMs, isRetriableStatus, isSuccessStatus, parseRetryAfter, retryDelayMs } from './retry-policy.js';
 
 /** Where failed records can go besides the sink. Both are optional; the sink is tried first. */
@@ -355,17 +356,4 @@ function asDispatchError(error: unknown, code = 'KD_UNKNOWN'): DispatchError {
   if (error instanceof DispatchError) return error;
   if (error instanceof Error && error.name === 'RecordFormatError') return new RecordFormatError(error.message, { cause: error });
   return new DispatchError(code, error instanceof Error ? error.message : String(error), { cause: error });
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
 }

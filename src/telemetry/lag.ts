@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { AssignerProtocol, type Admin, type Kafka } from 'kafkajs';
 import type { InitialOffset } from '../config/settings.js';
 import { partitionId } from '../source/record.js';
+import { withTimeout } from '../util/timers.js';
 
 /**
  * Consumer-group lag computed with KEDA's Kafka scaler rules (DESIGN.md §3), so that what
@@ -168,7 +169,7 @@ export async function oldestUnconsumedTimestamps(
   const done = new Promise<void>((resolve) => (finish = resolve));
   let timer: NodeJS.Timeout | undefined;
   try {
-    await withDeadline(consumer.connect(), deadline);
+    await withTimeout(consumer.connect(), deadline - Date.now());
     const topics = [...new Set(partitions.filter((p) => wanted.has(partitionId(p.topic, p.partition))).map((p) => p.topic))];
     await consumer.subscribe({ topics, fromBeginning: false });
     const running = consumer.run({
@@ -189,7 +190,7 @@ export async function oldestUnconsumedTimestamps(
     for (const p of partitions) {
       if (wanted.has(partitionId(p.topic, p.partition))) consumer.seek({ topic: p.topic, partition: p.partition, offset: String(p.offset) });
     }
-    await withDeadline(running, deadline);
+    await withTimeout(running, deadline - Date.now());
     timer = setTimeout(finish, Math.max(0, deadline - Date.now()));
     await done;
   } catch {
@@ -198,18 +199,10 @@ export async function oldestUnconsumedTimestamps(
     if (timer) clearTimeout(timer);
     await consumer.disconnect().catch(() => undefined);
     // The throwaway group committed nothing, but the broker keeps its (empty) metadata: delete it.
-    await withDeadline(admin.connect(), Date.now() + 5000)
+    await withTimeout(admin.connect(), 5000)
       .then(() => admin.deleteGroups([groupId]))
       .catch(() => undefined);
     await admin.disconnect().catch(() => undefined);
   }
   return found;
-}
-
-function withDeadline<T>(promise: Promise<T>, deadline: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error('timed out')), Math.max(0, deadline - Date.now()));
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
