@@ -39,7 +39,7 @@ import {
   type Tracer,
   type TracerProvider,
 } from '@opentelemetry/api';
-import { maskSecretQueryParams } from '../config/redact.js';
+import { redactUrl } from '../config/redact.js';
 import type { OutboundRequest } from '../sink/sender.js';
 import type { DispatchResult } from '../dispatch/outcome.js';
 import type { DispatchError } from '../errors.js';
@@ -263,26 +263,6 @@ function targetAttributes(uri: string): Attributes {
     if (targetCache.size < 64) targetCache.set(uri, attributes);
   }
   return attributes;
-}
-
-/**
- * The target as `url.full`: credentials become `REDACTED:REDACTED` and the values of secret-looking
- * query parameters (`sig`, `token`, `X-Amz-Signature`, `api_key`...) become `REDACTED`, as the
- * semantic conventions ask.
- */
-export function redactUrl(uri: string): string {
-  let url: URL;
-  try {
-    url = new URL(uri);
-  } catch {
-    return '';
-  }
-  if (url.username || url.password) {
-    url.username = 'REDACTED';
-    url.password = 'REDACTED';
-  }
-  if (maskSecretQueryParams(url, 'REDACTED')) url.search = url.searchParams.toString();
-  return url.href;
 }
 
 function describeTarget(uri: string): Attributes {
