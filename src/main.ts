@@ -149,7 +149,7 @@ export async function startDispatcher(settings: Settings, options: StartOptions 
     nullKeys: settings.nullKeys,
     run: (record) => dispatcher.dispatch(record),
   });
-  bufferedRecords = () => scheduler.pending;
+  bufferedRecords = () => scheduler.queuedOrRunning;
 
   let crashed: Error | undefined;
   let collector: LagCollector | undefined;
@@ -175,8 +175,8 @@ export async function startDispatcher(settings: Settings, options: StartOptions 
       if (stopping) return;
       for (const record of records) if (offsets.register(record)) scheduler.submit(record);
     },
-    isFull: () => scheduler.pending >= totalBuffer,
-    hasRoom: () => scheduler.pending < resumeBelow,
+    isFull: () => scheduler.queuedOrRunning >= totalBuffer,
+    hasRoom: () => scheduler.queuedOrRunning < resumeBelow,
     maxWaitMs: settings.fetchMaxWaitMs,
     onRebalancing: () => {
       metrics.rebalances.inc();
@@ -249,7 +249,7 @@ export async function startDispatcher(settings: Settings, options: StartOptions 
     metricsPort: server?.port,
     isReady: () => notReadyReason() === undefined,
     notReadyReason,
-    buffered: () => scheduler.pending,
+    buffered: () => scheduler.queuedOrRunning,
     stop(graceMs = settings.shutdownGraceMs) {
       stopped ??= (async () => {
         stopping = true;
@@ -258,7 +258,7 @@ export async function startDispatcher(settings: Settings, options: StartOptions 
         // Everything already fetched is finished within the grace period, not just what is in flight:
         // with out-of-order completion (key, unordered) a dropped record would leave a gap that
         // makes the next owner repeat every finished record behind it.
-        logger.info({ buffered: scheduler.pending, graceMs }, 'draining');
+        logger.info({ buffered: scheduler.queuedOrRunning, graceMs }, 'draining');
         let timer: NodeJS.Timeout | undefined;
         const drained = await Promise.race([
           scheduler.idle().then(() => true),
