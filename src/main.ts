@@ -18,6 +18,7 @@ import { LagCollector } from './telemetry/lag-collector.js';
 import { loggingListener } from './telemetry/log-listener.js';
 import { createLogger, type Logger } from './telemetry/logger.js';
 import { DispatchMetrics } from './telemetry/metrics.js';
+import { OtelRecordTracer } from './telemetry/tracing.js';
 
 
 export interface StartOptions {
@@ -123,7 +124,7 @@ export async function startDispatcher(settings: Settings, options: StartOptions 
     sender,
     encode: settings.format === 'raw' ? encodeRaw : encodeCe,
     sinkUri: settings.sinkUri,
-    consumerGroup: settings.groupId,
+    tracer: new OtelRecordTracer({ consumerGroup: settings.groupId }),
     retry: settings.retry,
     backoffPolicy: settings.backoffPolicy,
     backoffDelayMs: settings.backoffDelayMs,

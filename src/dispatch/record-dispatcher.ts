@@ -3,9 +3,9 @@ import type { BackoffPolicy, FailurePolicy } from '../config/settings.js';
 import { DispatchError, RecordFormatError, SinkResponseError } from '../errors.js';
 import { flattenHeaders } from '../source/headers.js';
 import type { KafkaRecord } from '../source/record.js';
-import { startRecordTrace, type AttemptTrace, type RecordTrace } from '../telemetry/tracing.js';
 import type { OutboundRequest, Sender, SinkResponse } from '../sink/sender.js';
 import type { DispatchListener, DispatchResult } from './outcome.js';
+import { NO_TRACING, type AttemptTrace, type RecordTrace, type RecordTracer } from './record-tracer.js';
 import { sleep } from '../util/timers.js';
 import { backoffDelayMs, isRetriableStatus, isSuccessStatus, parseRetryAfter, retryDelayMs } from './retry-policy.js';
 
@@ -46,8 +46,8 @@ export interface RecordDispatcherOptions {
   /** Aborted on a hard stop: the record stays unfinished (not committed) and is redelivered later. */
   signal?: AbortSignal;
   now?: () => number;
-  /** The consumer group, for the record spans' `messaging.consumer.group.name`. */
-  consumerGroup?: string | undefined;
+  /** Traces each record and its attempts; none by default. */
+  tracer?: RecordTracer;
 }
 
 /** Knative sends at most this much of the last response body as knativeerrordata. */
@@ -67,16 +67,18 @@ interface Failure {
 export class RecordDispatcher {
   private readonly now: () => number;
   private readonly schedule: <T>(attempt: () => Promise<T>) => Promise<T>;
+  private readonly tracer: RecordTracer;
 
   constructor(private readonly options: RecordDispatcherOptions) {
     this.now = options.now ?? Date.now;
+    this.tracer = options.tracer ?? NO_TRACING;
     this.schedule = options.schedule ?? ((attempt) => attempt());
   }
 
   /** Resolves with the outcome, or undefined when a hard stop left the record unfinished. */
   async dispatch(record: KafkaRecord): Promise<DispatchResult | undefined> {
     // The record span: child of the producer's context (Kafka headers), parent of every attempt.
-    const tracing = startRecordTrace(record, { consumerGroup: this.options.consumerGroup });
+    const tracing = this.tracer.start(record);
     let result: DispatchResult | undefined;
     try {
       result = await tracing.with(() => this.dispatchTraced(record, tracing));

@@ -42,6 +42,7 @@ import {
 import { redactUrl } from '../config/redact.js';
 import type { OutboundRequest } from '../sink/sender.js';
 import type { DispatchResult } from '../dispatch/outcome.js';
+import type { AttemptEnd, AttemptTrace, RecordTrace, RecordTracer } from '../dispatch/record-tracer.js';
 import type { DispatchError } from '../errors.js';
 import { headerText, lastHeader } from '../source/headers.js';
 import type { KafkaRecord } from '../source/record.js';
@@ -108,30 +109,24 @@ const requestHeadersSetter: TextMapSetter<Record<string, string>> = {
   },
 };
 
-/** What the record dispatcher reports of one HTTP attempt. */
-export interface AttemptEnd {
-  status?: number | undefined;
-  /** A non-2xx status or a transport error. */
-  error?: DispatchError | undefined;
-}
-
-export interface AttemptTrace {
-  /** The request to send: a copy with trace headers, or the original when there are none to add. */
-  request: OutboundRequest;
-  /** Runs `fn` (the send) with the attempt span active, so an instrumented HTTP client nests under it. */
-  with<T>(fn: () => T): T;
-  end(result: AttemptEnd): void;
-}
-
 export interface RecordTraceOptions {
   consumerGroup?: string | undefined;
+}
+
+/** The record dispatcher's tracer (src/dispatch/record-tracer.ts) with OpenTelemetry spans. */
+export class OtelRecordTracer implements RecordTracer {
+  constructor(private readonly options: RecordTraceOptions = {}) {}
+
+  start(record: KafkaRecord): OtelRecordTrace {
+    return startRecordTrace(record, this.options);
+  }
 }
 
 /**
  * The tracing of one record's dispatch: its span, and the attempt spans under it. Made by
  * `startRecordTrace`; `finish` ends it.
  */
-export class RecordTrace {
+export class OtelRecordTrace implements RecordTrace {
   private readonly childContext: Context;
 
   constructor(
@@ -151,7 +146,9 @@ export class RecordTrace {
 
   /**
    * Starts the span of one HTTP POST to `targetUri` (the sink, or a dead letter when `deadLetter`)
-   * and returns the request to send, carrying the trace context. `attempt` counts from 1.
+   * and returns the request to send, carrying the trace context. `attempt` counts from 1. The
+   * attempt's `with` runs the send with the attempt span active, so an instrumented HTTP client
+   * nests under it.
    */
   attempt(request: OutboundRequest, targetUri: string, attempt: number, deadLetter = false): AttemptTrace {
     const span = this.tracer.startSpan('POST', { kind: SpanKind.CLIENT }, this.childContext);
@@ -221,12 +218,12 @@ export class RecordTrace {
 }
 
 /** Starts the CONSUMER span of a record, child of the context in its headers. */
-export function startRecordTrace(record: KafkaRecord, options: RecordTraceOptions = {}): RecordTrace {
+export function startRecordTrace(record: KafkaRecord, options: RecordTraceOptions = {}): OtelRecordTrace {
   const tracer = getTracer();
   const parent = recordParentContext(record);
   const span = tracer.startSpan(`${record.topic} process`, { kind: SpanKind.CONSUMER }, parent);
   if (span.isRecording()) span.setAttributes(recordAttributes(record, options));
-  return new RecordTrace(record, tracer, span, parent);
+  return new OtelRecordTrace(record, tracer, span, parent);
 }
 
 function recordAttributes(record: KafkaRecord, options: RecordTraceOptions): Attributes {

@@ -13,6 +13,7 @@ import {
   ATTR_ATTEMPTS,
   ATTR_OUTCOME,
   ATTR_TARGET,
+  OtelRecordTracer,
   recordParentContext,
   SDK_INSTALL_HINT,
   startTracingFromEnv,
@@ -51,7 +52,7 @@ function dispatcher(sender: FakeSender, options: Partial<RecordDispatcherOptions
     backoffPolicy: 'fixed',
     backoffDelayMs: 1,
     listener,
-    consumerGroup: 'my-group',
+    tracer: new OtelRecordTracer({ consumerGroup: 'my-group' }),
     ...options,
   });
 }
