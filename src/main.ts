@@ -105,7 +105,7 @@ export async function startDispatcher(settings: Settings, options: StartOptions 
       loggingListener(logger),
       {
         onFinished: (record) => {
-          offsets.finished(record);
+          offsets.onFinished(record);
           // Completions come in bursts: look for partitions to resume once per burst, not per record.
           if (!resumeQueued && source?.hasPaused) {
             resumeQueued = true;
