@@ -2,8 +2,8 @@
  * CloudEvents mapping of Kafka records, as Knative KafkaSource (eventing-kafka-broker) does it.
  * Pure: no I/O. Every event leaves in HTTP binary content mode.
  *
- * - A plain record becomes an event with Knative's attributes (DESIGN.md §1): id
- *   `partition:<p>/offset:<o>`, source `/apis/v1/namespaces/<ns>/kafkasources/<name>#<topic>`, type
+ * - A plain record becomes an event with Knative's attributes (README.md, "What goes on the
+ *   wire"): id `partition:<p>/offset:<o>`, source `/apis/v1/namespaces/<ns>/kafkasources/<name>#<topic>`, type
  *   `dev.knative.kafka.event`, subject `partition:<p>#<o>`, time, key/partitionkey, one
  *   `kafkaheader<name>` per Kafka header; body = the record value; content-type = the record's
  *   `content-type` header, lowercased (omitted when the record has none).

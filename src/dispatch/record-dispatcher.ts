@@ -16,7 +16,10 @@ export interface DeadLetters {
   topic?: { name: string } | undefined;
 }
 
-/** The Kafka producing the dispatcher needs (dead-letter and reply topics); main adapts kafkajs to it. */
+/**
+ * The Kafka producing the dispatcher needs (dead-letter and reply topics); the wiring
+ * (src/service/start-dispatcher.ts) adapts kafkajs to it.
+ */
 export interface RecordProducer {
   send(topic: string, message: { key: Buffer | null; value: Buffer | null; headers: Record<string, string | Buffer> }): Promise<void>;
 }

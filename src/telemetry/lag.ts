@@ -5,8 +5,8 @@ import { partitionId } from '../source/record.js';
 import { withTimeout } from '../util/timers.js';
 
 /**
- * Consumer-group lag computed with KEDA's Kafka scaler rules (DESIGN.md §3), so that what
- * `kafka-dispatch lag` prints is what the autoscaler of a KafkaSource sees.
+ * Consumer-group lag computed with KEDA's Kafka scaler rules (README.md, "kafka-dispatch lag"), so
+ * that what `kafka-dispatch lag` prints is what the autoscaler of a KafkaSource sees.
  *
  * End offsets: kafkajs's `admin.fetchTopicOffsets` sends ListOffsets (v2+) with the admin cluster's
  * isolation level left undefined, and kafkajs's ListOffsets request then defaults it to
