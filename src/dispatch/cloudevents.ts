@@ -230,7 +230,6 @@ function attributeName(name: string): string {
   return name.toLowerCase().replace(/[^a-z0-9]/g, '');
 }
 
-/** UTC ISO-8601 with milliseconds; none for a missing (negative) or out-of-range timestamp. */
 /**
  * The common case, a record that is not a CloudEvent, written straight into the headers: the same
  * result as mapping attributes and encoding them, without the intermediate map, and with the values
@@ -308,6 +307,7 @@ function isoTime(timestamp: number): string | undefined {
   return lastIso;
 }
 
+/** UTC ISO-8601 with milliseconds; none for a missing (negative) or out-of-range timestamp. */
 function isoTimeUncached(timestamp: number): string | undefined {
   if (!Number.isFinite(timestamp) || timestamp < 0) return undefined;
   const date = new Date(timestamp);

@@ -225,6 +225,12 @@ describe('RecordDispatcher: status → attempts / outcome (retry 2, no dead lett
     expect(h.sender.sinkCalls[0]!.request.headers['ce-id']).toBe('partition:3/offset:42');
   });
 
+  it('no tracer (the default): nothing is added to the request, not even the record\'s traceparent', async () => {
+    const h = setup([200], { encode: encodeRaw });
+    await run(h, makeRecord({ headers: { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' } }));
+    expect(h.sender.sinkCalls[0]!.request.headers).toEqual({ 'content-type': 'application/octet-stream' });
+  });
+
   it('a null record value is sent as a null body', async () => {
     const h = setup([200], { encode: encodeRaw });
     await run(h, makeRecord({ value: null }));
