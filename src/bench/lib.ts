@@ -12,7 +12,7 @@ import { Pool } from 'undici';
 import { DEFAULTS } from '../config/options.js';
 import type { Ordering, Settings } from '../config/settings.js';
 import { encodeCloudEvent } from '../dispatch/cloudevents.js';
-import { startDispatcher } from '../main.js';
+import { startDispatcher } from '../index.js';
 import { createLogger } from '../telemetry/logger.js';
 
 /** What the Dockerfile sets as NODE_OPTIONS; a test keeps the two equal. */

@@ -6,7 +6,7 @@ import { DEFAULTS } from '../config/options.js';
 import type { Settings } from '../config/settings.js';
 import { produceLoad } from '../demo/load.js';
 import { startDemoSink } from '../demo/sink-server.js';
-import { startDispatcher, type RunningDispatcher } from '../main.js';
+import { startDispatcher, type RunningDispatcher } from '../index.js';
 import { createLogger } from '../telemetry/logger.js';
 
 const USAGE = `usage: kafka-dispatch demo [--rate N] [--duration S] [--partitions N] [--latency-ms N]

@@ -1,4 +1,4 @@
-import { startDispatcher } from '../main.js';
+import { startDispatcher } from '../index.js';
 import { createLogger } from '../telemetry/logger.js';
 import { startTracingFromEnv } from '../telemetry/tracing.js';
 import { loadConfigOrExit } from './load-config.js';

@@ -14,15 +14,25 @@ export function maskSecretQueryParams(url: URL, mask: string): boolean {
   return changed;
 }
 
-/** A URL as `validate` prints it: the password (else a bare username, often a token) and secret query values masked. */
+/** What stands for a secret in a printed URL: the OpenTelemetry semantic conventions' word for `url.full`. */
+export const REDACTED = 'REDACTED';
+
+/**
+ * A URL fit to print, log or put on a span (`validate` output, `url.full`): credentials become
+ * `REDACTED:REDACTED` (a bare username is often a token) and the values of secret-looking query
+ * parameters `REDACTED`, as the semantic conventions ask. Text that is not a URL comes back as it is.
+ */
 export function redactUrl(text: string): string {
+  let url: URL;
   try {
-    const url = new URL(text);
-    if (url.password) url.password = '***';
-    else if (url.username) url.username = '***';
-    maskSecretQueryParams(url, '***');
-    return url.toString();
+    url = new URL(text);
   } catch {
     return text;
   }
+  if (url.username || url.password) {
+    url.username = REDACTED;
+    url.password = REDACTED;
+  }
+  if (maskSecretQueryParams(url, REDACTED)) url.search = url.searchParams.toString();
+  return url.href;
 }

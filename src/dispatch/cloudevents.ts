@@ -2,8 +2,8 @@
  * CloudEvents mapping of Kafka records, as Knative KafkaSource (eventing-kafka-broker) does it.
  * Pure: no I/O. Every event leaves in HTTP binary content mode.
  *
- * - A plain record becomes an event with Knative's attributes (DESIGN.md §1): id
- *   `partition:<p>/offset:<o>`, source `/apis/v1/namespaces/<ns>/kafkasources/<name>#<topic>`, type
+ * - A plain record becomes an event with Knative's attributes (README.md, "What goes on the
+ *   wire"): id `partition:<p>/offset:<o>`, source `/apis/v1/namespaces/<ns>/kafkasources/<name>#<topic>`, type
  *   `dev.knative.kafka.event`, subject `partition:<p>#<o>`, time, key/partitionkey, one
  *   `kafkaheader<name>` per Kafka header; body = the record value; content-type = the record's
  *   `content-type` header, lowercased (omitted when the record has none).
@@ -20,8 +20,9 @@
  * characters instead.
  */
 import { RecordFormatError } from '../errors.js';
+import { headerText, lastText } from '../source/headers.js';
 import type { KafkaRecord } from '../source/record.js';
-import type { OutboundRequest } from './http-sender.js';
+import type { OutboundRequest } from '../sink/sender.js';
 import type { KeyType } from '../config/settings.js';
 
 export type { KeyType } from '../config/settings.js';
@@ -75,7 +76,7 @@ export function decodeKey(key: Buffer, keyType: KeyType): string {
 
 /** True when the record already is a CloudEvent, in Kafka binary or structured content mode. */
 export function isCloudEventRecord(record: KafkaRecord): boolean {
-  return isStructured(record) || findHeader(record, 'ce_specversion') !== undefined;
+  return isStructured(record) || headerText(record.headers, 'ce_specversion') !== undefined;
 }
 
 /**
@@ -88,7 +89,7 @@ export function encodeCloudEvent(record: KafkaRecord, context: CloudEventContext
   let body: Buffer | null;
   if (isStructured(record)) {
     ({ attributes, contentType, body } = fromStructured(record));
-  } else if (findHeader(record, 'ce_specversion') !== undefined) {
+  } else if (headerText(record.headers, 'ce_specversion') !== undefined) {
     ({ attributes, contentType, body } = fromBinary(record));
   } else {
     return encodePlain(record, context);
@@ -125,7 +126,7 @@ function fromBinary(record: KafkaRecord): Mapped {
   let contentType: string | undefined;
   let dataContentType: string | undefined;
   for (const [headerName, raw] of Object.entries(record.headers)) {
-    const value = lastValue(raw);
+    const value = lastText(raw);
     if (value === undefined) continue;
     const lower = headerName.toLowerCase();
     if (lower === 'content-type') {
@@ -215,7 +216,7 @@ function checkRequired(attributes: Map<string, string>, record: KafkaRecord, pre
 }
 
 function isStructured(record: KafkaRecord): boolean {
-  const contentType = findHeader(record, 'content-type');
+  const contentType = headerText(record.headers, 'content-type');
   return contentType !== undefined && contentType.trim().toLowerCase().startsWith(STRUCTURED_CONTENT_TYPE);
 }
 
@@ -224,33 +225,11 @@ function isJsonMediaType(mediaType: string): boolean {
   return essence === 'application/json' || essence === 'text/json' || essence.endsWith('+json');
 }
 
-/** Header lookup by case-insensitive name; the last value wins (Kafka's `lastHeader`). */
-function findHeader(record: KafkaRecord, name: string): string | undefined {
-  let found: string | undefined;
-  for (const [key, raw] of Object.entries(record.headers)) {
-    if (key.toLowerCase() !== name) continue;
-    const value = lastValue(raw);
-    if (value !== undefined) found = value;
-  }
-  return found;
-}
-
-function lastValue(raw: KafkaRecord['headers'][string]): string | undefined {
-  if (raw === undefined || raw === null) return undefined;
-  if (!Array.isArray(raw)) return raw.toString('utf8');
-  for (let i = raw.length - 1; i >= 0; i--) {
-    const value = raw[i];
-    if (value !== undefined && value !== null) return value.toString('utf8');
-  }
-  return undefined;
-}
-
 /** CloudEvents attribute names are `[a-z0-9]`: lowercase, drop everything else. */
 function attributeName(name: string): string {
   return name.toLowerCase().replace(/[^a-z0-9]/g, '');
 }
 
-/** UTC ISO-8601 with milliseconds; none for a missing (negative) or out-of-range timestamp. */
 /**
  * The common case, a record that is not a CloudEvent, written straight into the headers: the same
  * result as mapping attributes and encoding them, without the intermediate map, and with the values
@@ -274,7 +253,7 @@ function encodePlain(record: KafkaRecord, context: CloudEventContext): OutboundR
   }
   let contentType: string | undefined;
   for (const name in record.headers) {
-    const value = lastValue(record.headers[name]);
+    const value = lastText(record.headers[name]);
     if (value === undefined) continue;
     if (name.toLowerCase() === 'content-type') {
       contentType = value.toLowerCase();
@@ -328,6 +307,7 @@ function isoTime(timestamp: number): string | undefined {
   return lastIso;
 }
 
+/** UTC ISO-8601 with milliseconds; none for a missing (negative) or out-of-range timestamp. */
 function isoTimeUncached(timestamp: number): string | undefined {
   if (!Number.isFinite(timestamp) || timestamp < 0) return undefined;
   const date = new Date(timestamp);

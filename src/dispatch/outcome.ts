@@ -42,7 +42,7 @@ export interface BlockedRound {
   nextDelayMs: number;
 }
 
-/** Listeners learn what happens to records; the offset manager and telemetry are listeners. */
+/** Listeners learn what happens to records; the offset manager, the metrics and the logs are listeners. */
 export interface DispatchListener {
   onReceived?(record: KafkaRecord): void;
   onAttempt?(record: KafkaRecord, report: AttemptReport): void;

@@ -1,11 +1,12 @@
-import pRetry, { AbortError } from 'p-retry';
 import type { BackoffPolicy, FailurePolicy } from '../config/settings.js';
 import { DispatchError, RecordFormatError, SinkResponseError } from '../errors.js';
+import { flattenHeaders } from '../source/headers.js';
 import type { KafkaRecord } from '../source/record.js';
-import { startRecordTrace, type AttemptTrace, type RecordTrace } from '../telemetry/tracing.js';
-import type { OutboundRequest, Sender, SinkResponse } from './http-sender.js';
+import type { OutboundRequest, Sender, SinkResponse } from '../sink/sender.js';
 import type { DispatchListener, DispatchResult } from './outcome.js';
-import { backoffDelayMs, isRetriableStatus, isSuccessStatus, parseRetryAfter, retryDelayMs } from './retry-policy.js';
+import { NO_TRACING, type AttemptTrace, type RecordTrace, type RecordTracer } from './record-tracer.js';
+import { retryLoop, type AttemptOutcome } from './retry-loop.js';
+import { isRetriableStatus, isSuccessStatus, parseRetryAfter, type RetryRules } from './retry-policy.js';
 
 /** Where failed records can go besides the sink. Both are optional; the sink is tried first. */
 export interface DeadLetters {
@@ -15,7 +16,10 @@ export interface DeadLetters {
   topic?: { name: string } | undefined;
 }
 
-/** The Kafka producing the dispatcher needs (dead-letter and reply topics); main adapts kafkajs to it. */
+/**
+ * The Kafka producing the dispatcher needs (dead-letter and reply topics); the wiring
+ * (src/service/start-dispatcher.ts) adapts kafkajs to it.
+ */
 export interface RecordProducer {
   send(topic: string, message: { key: Buffer | null; value: Buffer | null; headers: Record<string, string | Buffer> }): Promise<void>;
 }
@@ -34,6 +38,7 @@ export interface RecordDispatcherOptions {
   /** 0 = no limit. */
   maxRecordAgeMs?: number;
   failurePolicy?: FailurePolicy;
+  /** Cap on the waits of `block`; none when absent (the configuration's default is DEFAULTS.maxBackoffMs). */
   maxBackoffMs?: number;
   deadLetters?: DeadLetters;
   producer?: RecordProducer | undefined;
@@ -44,8 +49,8 @@ export interface RecordDispatcherOptions {
   /** Aborted on a hard stop: the record stays unfinished (not committed) and is redelivered later. */
   signal?: AbortSignal;
   now?: () => number;
-  /** The consumer group, for the record spans' `messaging.consumer.group.name`. */
-  consumerGroup?: string | undefined;
+  /** Traces each record and its attempts; none by default. */
+  tracer?: RecordTracer;
 }
 
 /** Knative sends at most this much of the last response body as knativeerrordata. */
@@ -65,16 +70,29 @@ interface Failure {
 export class RecordDispatcher {
   private readonly now: () => number;
   private readonly schedule: <T>(attempt: () => Promise<T>) => Promise<T>;
+  private readonly tracer: RecordTracer;
+  /** How the sink and the dead-letter sink are retried. */
+  private readonly rules: RetryRules;
+  /** How `block` retries: every failure, the waits capped by maxBackoffMs. */
+  private readonly blockRules: RetryRules;
 
   constructor(private readonly options: RecordDispatcherOptions) {
     this.now = options.now ?? Date.now;
+    this.tracer = options.tracer ?? NO_TRACING;
     this.schedule = options.schedule ?? ((attempt) => attempt());
+    this.rules = {
+      policy: options.backoffPolicy,
+      baseMs: options.backoffDelayMs,
+      jitter: options.retryJitter ?? 0,
+      maxRetryAfterMs: options.maxRetryAfterMs ?? Number.POSITIVE_INFINITY,
+    };
+    this.blockRules = { ...this.rules, maxDelayMs: options.maxBackoffMs ?? Number.POSITIVE_INFINITY, retryFinal: true };
   }
 
   /** Resolves with the outcome, or undefined when a hard stop left the record unfinished. */
   async dispatch(record: KafkaRecord): Promise<DispatchResult | undefined> {
     // The record span: child of the producer's context (Kafka headers), parent of every attempt.
-    const tracing = startRecordTrace(record, { consumerGroup: this.options.consumerGroup });
+    const tracing = this.tracer.start(record);
     let result: DispatchResult | undefined;
     try {
       result = await tracing.with(() => this.dispatchTraced(record, tracing));
@@ -105,11 +123,12 @@ export class RecordDispatcher {
       return finish({ outcome: dead ? 'dead-lettered' : 'discarded', attempts: 0, error: failure.error });
     }
 
-    const counter = { attempts: 0 };
-    const first = await this.deliverWithRetries(record, request, counter, tracing);
-    if ('delivered' in first) return finish({ outcome: 'delivered', attempts: counter.attempts, status: first.delivered });
     if (this.aborted) return undefined;
-    const failure = first;
+    const counter = { attempts: 0 };
+    const sent = await this.deliver(record, request, counter, tracing);
+    if ('done' in sent) return finish({ outcome: 'delivered', attempts: counter.attempts, status: sent.done });
+    if (this.aborted) return undefined;
+    const failure = sent.failed;
 
     if (await this.deadLetter(record, failure, tracing)) {
       return finish({ outcome: 'dead-lettered', attempts: counter.attempts, status: failure.status, error: failure.error });
@@ -119,7 +138,7 @@ export class RecordDispatcher {
     if (this.options.failurePolicy !== 'block') {
       return finish({ outcome: 'skipped', attempts: counter.attempts, status: failure.status, error: failure.error });
     }
-    const outcome = await this.blockUntilAccepted(record, request, failure, counter, tracing);
+    const outcome = await this.block(record, request, failure, counter, tracing);
     if (!outcome) return undefined;
     return finish({ ...outcome, attempts: counter.attempts });
   }
@@ -128,82 +147,32 @@ export class RecordDispatcher {
     return this.options.signal?.aborted ?? false;
   }
 
-  /** The status that delivered the record, or the last failure once retries are over. */
-  private async deliverWithRetries(record: KafkaRecord, request: OutboundRequest, counter: { attempts: number }, tracing: RecordTrace): Promise<Failure | { delivered: number }> {
-    if (this.aborted) return { error: new DispatchError('KD_STOPPED', 'the dispatcher is stopping'), status: undefined, body: undefined };
-    // Fast path: nearly every record goes through on its first attempt, without the retry machinery.
-    counter.attempts++;
-    const first = await this.attempt(record, request, tracing, counter.attempts);
-    if (!('failure' in first)) return { delivered: first.status };
-    const firstDelay = this.afterFailedAttempt(record, first.failure.error, 1, this.options.retry);
-    if (firstDelay === undefined) return first.failure;
-    if (firstDelay > 0) await sleep(firstDelay, this.options.signal);
-    if (this.aborted) return first.failure;
-
-    let last: Failure = first.failure;
-    let deliveredStatus = 0;
-    let stop = false;
-    try {
-      await pRetry(
-        async () => {
-          counter.attempts++;
-          const result = await this.attempt(record, request, tracing, counter.attempts);
-          if ('failure' in result) {
-            last = result.failure;
-            throw result.failure.error;
-          }
-          deliveredStatus = result.status;
-        },
-        {
-          retries: this.options.retry - 1,
-          // p-retry's own delays are exponential only: ours come from the pure policy, awaited here.
-          minTimeout: 0,
-          maxTimeout: 0,
-          randomize: false,
-          ...(this.options.signal ? { signal: this.options.signal } : {}),
-          // Called for every failed attempt, final ones included, before shouldRetry.
-          onFailedAttempt: async ({ error, attemptNumber, retriesLeft }) => {
-            const delay = this.afterFailedAttempt(record, asDispatchError(error), attemptNumber + 1, retriesLeft);
-            stop = delay === undefined;
-            if (delay) await sleep(delay, this.options.signal);
-          },
-          shouldRetry: () => !stop,
-        },
-      );
-      return { delivered: deliveredStatus };
-    } catch (error) {
-      return last ?? { error: asDispatchError(error), status: undefined, body: undefined };
-    }
-  }
-
   /**
-   * After failed attempt number `attempt`: tells the listener, and returns the wait before the next
-   * attempt, or undefined when there will be none (a final status, no retries left, or a record past
-   * its maximum age, which goes to the dead letter instead).
+   * The sink: the first attempt, then the retries the rules allow (retriable failures of a record not
+   * past its maximum age). The status that delivered the record, or the last failure.
    */
-  private afterFailedAttempt(record: KafkaRecord, failure: DispatchError, attempt: number, retriesLeft: number): number | undefined {
-    const stop = !failure.retriable || retriesLeft <= 0 || this.isTooOld(record);
-    const nextDelayMs = stop
-      ? undefined
-      : retryDelayMs({
-          policy: this.options.backoffPolicy,
-          baseMs: this.options.backoffDelayMs,
-          retry: attempt,
-          retryAfterMs: failure instanceof SinkResponseError ? failure.retryAfterMs : undefined,
-          maxRetryAfterMs: this.options.maxRetryAfterMs ?? Number.POSITIVE_INFINITY,
-          jitter: this.options.retryJitter ?? 0,
-        });
-    this.options.listener.onAttemptFailed?.(record, { attempt, error: failure, nextDelayMs });
-    return nextDelayMs;
+  private async deliver(record: KafkaRecord, request: OutboundRequest, counter: { attempts: number }, tracing: RecordTrace): Promise<AttemptOutcome<number, Failure>> {
+    const attempt = () => this.attempt(record, request, tracing, ++counter.attempts);
+    // Outside the retry loop: nearly every record goes through on its first attempt.
+    const first = await attempt();
+    if ('done' in first) return first;
+    return retryLoop({
+      failed: first.failed,
+      retry: attempt,
+      retries: this.options.retry,
+      rules: this.rules,
+      expired: () => this.isTooOld(record),
+      onFailed: (failure, attempt, nextDelayMs) => this.options.listener.onAttemptFailed?.(record, { attempt, error: failure.error, nextDelayMs }),
+      signal: this.options.signal,
+    });
   }
-
 
   /**
    * One HTTP attempt (`attemptNumber` counts from 1 per destination); a non-2xx answer is a failure,
    * not an exception. Its span starts when the request leaves (after the rate limiter), and the
    * request carries that span's trace context.
    */
-  private async attempt(record: KafkaRecord, request: OutboundRequest, tracing: RecordTrace, attemptNumber: number, target?: string): Promise<{ status: number } | { failure: Failure }> {
+  private async attempt(record: KafkaRecord, request: OutboundRequest, tracing: RecordTrace, attemptNumber: number, target?: string): Promise<AttemptOutcome<number, Failure>> {
     let response: SinkResponse;
     const kind = target ? 'dead-letter' : 'sink';
     let started = 0;
@@ -219,18 +188,18 @@ export class RecordDispatcher {
       const failure = asDispatchError(error);
       span?.end({ error: failure });
       this.options.listener.onAttempt?.(record, { target: kind, durationMs: started ? performance.now() - started : 0, error: failure });
-      return { failure: { error: failure, status: undefined, body: undefined } };
+      return { failed: { error: failure, status: undefined, body: undefined } };
     }
     this.options.listener.onAttempt?.(record, { target: kind, durationMs: performance.now() - started, status: response.status });
     if (isSuccessStatus(response.status)) {
       span?.end({ status: response.status });
       if (!target && this.options.replyTopic && this.options.producer && response.body.length > 0) await this.reply(record, response);
-      return { status: response.status };
+      return { done: response.status };
     }
     const retriable = isRetriableStatus(response.status);
     const error = new SinkResponseError(response.status, response.body, retriable, parseRetryAfter(response.headers['retry-after'], this.now()));
     span?.end({ status: response.status, error });
-    return { failure: { error, status: response.status, body: response.body } };
+    return { failed: { error, status: response.status, body: response.body } };
   }
 
   private isTooOld(record: KafkaRecord): boolean {
@@ -241,10 +210,12 @@ export class RecordDispatcher {
   /** Tries the dead-letter sink, then the dead-letter topic; true when one of them took the record. */
   private async deadLetter(record: KafkaRecord, failure: Failure, tracing: RecordTrace): Promise<boolean> {
     const { deadLetters, listener } = this.options;
+    if (this.aborted) return false;
     if (deadLetters?.sink) {
       const taken = await this.toDeadLetterSink(record, failure, deadLetters.sink, tracing);
       if (taken) return true;
     }
+    if (this.aborted) return false;
     if (deadLetters?.topic && this.options.producer) {
       try {
         await this.options.producer.send(deadLetters.topic.name, {
@@ -272,28 +243,16 @@ export class RecordDispatcher {
     if (failure.status !== undefined) headers['ce-knativeerrorcode'] = String(failure.status);
     if (failure.body && failure.body.length > 0) headers['ce-knativeerrordata'] = failure.body.subarray(0, ERROR_DATA_LIMIT).toString('base64');
     const deadRequest = { headers, body: request.body };
-    try {
-      let deadAttempts = 0;
-      await pRetry(
-        async () => {
-          const result = await this.attempt(record, deadRequest, tracing, ++deadAttempts, sink.uri);
-          if ('failure' in result) throw result.failure.error.retriable ? result.failure.error : new AbortError(result.failure.error);
-        },
-        {
-          retries: this.options.retry,
-          minTimeout: 0,
-          maxTimeout: 0,
-          ...(this.options.signal ? { signal: this.options.signal } : {}),
-          onFailedAttempt: async ({ attemptNumber, retriesLeft }) => {
-            if (retriesLeft > 0) await sleep(backoffDelayMs(this.options.backoffPolicy, this.options.backoffDelayMs, attemptNumber), this.options.signal);
-          },
-        },
-      );
-      return true;
-    } catch (error) {
-      this.options.listener.onDeadLetterFailed?.(record, asDispatchError(error, 'KD_DEAD_LETTER_SINK'));
-      return false;
-    }
+    // Attempts are numbered per destination; the same rules as the sink's, but no age limit: a
+    // record too old for the sink is just what the dead letter is for.
+    const send = (attempt: number) => this.attempt(record, deadRequest, tracing, attempt, sink.uri);
+    const first = await send(1);
+    if ('done' in first) return true;
+    const result = await retryLoop({ failed: first.failed, retry: (retry) => send(retry + 1), retries: this.options.retry, rules: this.rules, signal: this.options.signal });
+    if ('done' in result) return true;
+    // A hard stop is no failure of the dead letter: the record stays unfinished.
+    if (!this.aborted) this.options.listener.onDeadLetterFailed?.(record, result.failed.error);
+    return false;
   }
 
   private errorHeaders(record: KafkaRecord, failure: Failure): Record<string, string> {
@@ -312,23 +271,29 @@ export class RecordDispatcher {
 
   /**
    * `block`: nothing is dropped. The sink (whatever its status says) and the dead letters are tried
-   * again and again with a capped backoff until one takes the record or the dispatcher stops.
+   * again and again, waiting the configured backoff capped by maxBackoffMs, until one takes the
+   * record or the dispatcher stops (undefined).
    */
-  private async blockUntilAccepted(record: KafkaRecord, request: OutboundRequest, first: Failure, counter: { attempts: number }, tracing: RecordTrace): Promise<Omit<DispatchResult, 'durationMs' | 'attempts'> | undefined> {
-    let failure = first;
-    for (let round = 1; !this.aborted; round++) {
-      const delay = Math.min(backoffDelayMs('exponential', Math.max(this.options.backoffDelayMs, 1), Math.min(round, 30)), this.options.maxBackoffMs ?? 60_000);
-      this.options.listener.onBlocked?.(record, { round, error: failure.error, nextDelayMs: delay });
-      await sleep(delay, this.options.signal);
-      if (this.aborted) return undefined;
-      counter.attempts++;
-      const result = await this.attempt(record, request, tracing, counter.attempts);
-      if (!('failure' in result)) return { outcome: 'delivered', status: result.status };
-      failure = result.failure;
-      this.options.listener.onAttemptFailed?.(record, { attempt: counter.attempts, error: failure.error, nextDelayMs: undefined });
-      if (await this.deadLetter(record, failure, tracing)) return { outcome: 'dead-lettered', status: failure.status, error: failure.error };
-    }
-    return undefined;
+  private async block(record: KafkaRecord, request: OutboundRequest, failed: Failure, counter: { attempts: number }, tracing: RecordTrace): Promise<Omit<DispatchResult, 'durationMs' | 'attempts'> | undefined> {
+    const { listener } = this.options;
+    const result = await retryLoop<Omit<DispatchResult, 'durationMs' | 'attempts'>, Failure>({
+      failed,
+      retry: async () => {
+        const sent = await this.attempt(record, request, tracing, ++counter.attempts);
+        if ('done' in sent) return { done: { outcome: 'delivered', status: sent.done } };
+        const failure = sent.failed;
+        listener.onAttemptFailed?.(record, { attempt: counter.attempts, error: failure.error, nextDelayMs: undefined });
+        if (await this.deadLetter(record, failure, tracing)) return { done: { outcome: 'dead-lettered', status: failure.status, error: failure.error } };
+        return sent;
+      },
+      retries: Number.POSITIVE_INFINITY,
+      rules: this.blockRules,
+      onFailed: (failure, round, nextDelayMs) => {
+        if (nextDelayMs !== undefined) listener.onBlocked?.(record, { round, error: failure.error, nextDelayMs });
+      },
+      signal: this.options.signal,
+    });
+    return 'done' in result ? result.done : undefined;
   }
 
   private async reply(record: KafkaRecord, response: SinkResponse): Promise<void> {
@@ -354,27 +319,4 @@ function asDispatchError(error: unknown, code = 'KD_UNKNOWN'): DispatchError {
   if (error instanceof DispatchError) return error;
   if (error instanceof Error && error.name === 'RecordFormatError') return new RecordFormatError(error.message, { cause: error });
   return new DispatchError(code, error instanceof Error ? error.message : String(error), { cause: error });
-}
-
-function flattenHeaders(headers: KafkaRecord['headers']): Record<string, string | Buffer> {
-  const out: Record<string, string | Buffer> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined) continue;
-    const last = Array.isArray(value) ? value[value.length - 1] : value;
-    if (last !== undefined) out[name] = last;
-  }
-  return out;
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
 }

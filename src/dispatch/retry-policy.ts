@@ -18,7 +18,8 @@ export function isRetriableStatus(status: number): boolean {
 export function backoffDelayMs(policy: BackoffPolicy, baseMs: number, retry: number): number {
   switch (policy) {
     case 'exponential':
-      return baseMs * 2 ** retry;
+      // 2 ** retry overflows to Infinity after 1023 retries (block retries forever): 0 × Infinity is NaN.
+      return baseMs === 0 ? 0 : baseMs * 2 ** retry;
     case 'linear':
       return baseMs * retry;
     case 'fixed':
@@ -82,4 +83,50 @@ export function retryDelayMs(input: RetryDelayInput): number {
 export function applyJitter(delayMs: number, jitter: number, random: () => number = Math.random): number {
   if (jitter <= 0) return delayMs;
   return Math.max(0, Math.round(delayMs * (1 + jitter * (2 * random() - 1))));
+}
+
+/**
+ * How one retry loop (src/dispatch/retry-loop.ts) decides and waits: the same rules for the sink,
+ * the dead-letter sink and the `block` policy, which differ only in these fields.
+ */
+export interface RetryRules {
+  policy: BackoffPolicy;
+  baseMs: number;
+  /** ± fraction applied to backoff delays. */
+  jitter?: number;
+  /** Cap on what a Retry-After header can ask for. */
+  maxRetryAfterMs?: number;
+  /** Cap on every wait (`block`: maxBackoffMs). */
+  maxDelayMs?: number;
+  /** Final errors are retried too (`block`: nothing is dropped, whatever the status says). */
+  retryFinal?: boolean;
+}
+
+/** A failed attempt, as the rules see it. */
+export interface FailedAttempt {
+  /** The retry that would follow: 1 after the first failure. */
+  retry: number;
+  /** Retries still allowed (Infinity for `block`). */
+  retriesLeft: number;
+  retriable: boolean;
+  /** What the failure's Retry-After header asked for. */
+  retryAfterMs?: number | undefined;
+  /** The record is past its maximum age: it goes to the dead letter instead of being retried. */
+  expired?: boolean;
+}
+
+/** The wait before the next retry, or undefined when there is none. */
+export function nextRetryDelayMs(rules: RetryRules, failed: FailedAttempt, random?: () => number): number | undefined {
+  if (failed.retriesLeft <= 0 || failed.expired) return undefined;
+  if (!failed.retriable && !rules.retryFinal) return undefined;
+  const delay = retryDelayMs({
+    policy: rules.policy,
+    baseMs: rules.baseMs,
+    retry: failed.retry,
+    retryAfterMs: failed.retryAfterMs,
+    maxRetryAfterMs: rules.maxRetryAfterMs ?? Number.POSITIVE_INFINITY,
+    jitter: rules.jitter ?? 0,
+    ...(random ? { random } : {}),
+  });
+  return Math.min(delay, rules.maxDelayMs ?? Number.POSITIVE_INFINITY);
 }

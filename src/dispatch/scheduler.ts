@@ -29,13 +29,12 @@ interface Lane {
 interface PartitionQueue {
   id: string;
   inFlight: number;
-  pending: number;
+  queuedOrRunning: number;
   ready: Lane[];
   readyHead: number;
   lanes: Map<string, Lane>;
   revoked: boolean;
 }
-
 
 export class Scheduler {
   private readonly partitions = new Map<string, PartitionQueue>();
@@ -43,7 +42,7 @@ export class Scheduler {
   private queues: PartitionQueue[] = [];
   private cursor = 0;
   private inFlight = 0;
-  private pendingTotal = 0;
+  private queuedOrRunningTotal = 0;
   private idleWaiters: Array<() => void> = [];
   private readonly perPartitionCap: number;
 
@@ -51,17 +50,19 @@ export class Scheduler {
     this.perPartitionCap = options.ordering === 'ordered' ? 1 : options.maxInFlightPerPartition;
   }
 
-  /** Records queued or running. */
-  get pending(): number {
-    return this.pendingTotal;
+  /** Records submitted and not finished: queued behind others, or running. */
+  get queuedOrRunning(): number {
+    return this.queuedOrRunningTotal;
   }
 
+  /** Records running now (their dispatch started and has not finished). */
   get running(): number {
     return this.inFlight;
   }
 
-  pendingIn(topic: string, partition: number): number {
-    return this.partitions.get(partitionId(topic, partition))?.pending ?? 0;
+  /** `queuedOrRunning` within one partition. */
+  queuedOrRunningIn(topic: string, partition: number): number {
+    return this.partitions.get(partitionId(topic, partition))?.queuedOrRunning ?? 0;
   }
 
   submit(record: KafkaRecord): void {
@@ -69,7 +70,7 @@ export class Scheduler {
     let queue = this.partitions.get(id);
     if (!queue || queue.revoked) {
       if (queue) this.removeQueue(queue);
-      queue = { id, inFlight: 0, pending: 0, ready: [], readyHead: 0, lanes: new Map(), revoked: false };
+      queue = { id, inFlight: 0, queuedOrRunning: 0, ready: [], readyHead: 0, lanes: new Map(), revoked: false };
       this.partitions.set(id, queue);
       this.queues.push(queue);
     }
@@ -81,8 +82,8 @@ export class Scheduler {
       if (laneKey !== undefined) queue.lanes.set(laneKey, lane);
     }
     lane.records.push(record);
-    queue.pending++;
-    this.pendingTotal++;
+    queue.queuedOrRunning++;
+    this.queuedOrRunningTotal++;
     if (!lane.busy && lane.records.length - lane.head === 1) queue.ready.push(lane);
     this.pump();
   }
@@ -104,8 +105,8 @@ export class Scheduler {
       dropped += lane.records.length - lane.head - keep;
       lane.records.length = lane.head + keep;
     }
-    queue.pending -= dropped;
-    this.pendingTotal -= dropped;
+    queue.queuedOrRunning -= dropped;
+    this.queuedOrRunningTotal -= dropped;
     queue.revoked = true;
     queue.ready = [];
     queue.readyHead = 0;
@@ -116,7 +117,7 @@ export class Scheduler {
 
   /** Resolves when nothing is queued or running. */
   idle(): Promise<void> {
-    if (this.pendingTotal === 0) return Promise.resolve();
+    if (this.queuedOrRunningTotal === 0) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
@@ -177,9 +178,9 @@ export class Scheduler {
       lane.busy = false;
       lane.head++;
       queue.inFlight--;
-      queue.pending--;
+      queue.queuedOrRunning--;
       this.inFlight--;
-      this.pendingTotal--;
+      this.queuedOrRunningTotal--;
       if (lane.head < lane.records.length) {
         if (lane.head > 1024 && lane.head * 2 > lane.records.length) {
           lane.records = lane.records.slice(lane.head);
@@ -197,7 +198,7 @@ export class Scheduler {
   }
 
   private notifyIdle(): void {
-    if (this.pendingTotal !== 0 || this.idleWaiters.length === 0) return;
+    if (this.queuedOrRunningTotal !== 0 || this.idleWaiters.length === 0) return;
     const waiters = this.idleWaiters;
     this.idleWaiters = [];
     for (const resolve of waiters) resolve();

@@ -1,3 +1,4 @@
+import type { DispatchListener } from '../dispatch/outcome.js';
 import type { Logger } from '../telemetry/logger.js';
 import { partitionId, type KafkaRecord } from '../source/record.js';
 import { OffsetTracker } from './offset-tracker.js';
@@ -23,10 +24,11 @@ export interface OffsetManagerOptions {
 }
 
 /**
- * Listens to dispatch outcomes and commits, per partition, only the contiguous prefix of finished
+ * Listens to dispatch outcomes (a dispatch listener, as Knative's offset manager is a
+ * RecordDispatcherListener) and commits, per partition, only the contiguous prefix of finished
  * records: never past one that is still queued, in flight or waiting to retry.
  */
-export class OffsetManager {
+export class OffsetManager implements DispatchListener {
   private readonly trackers = new Map<string, Entry>();
   /** The same entries by topic and partition number: the per-record path builds no key strings. */
   private readonly byTopic = new Map<string, Array<Entry | undefined>>();
@@ -49,7 +51,7 @@ export class OffsetManager {
   }
 
   /** A record finished (delivered, dead-lettered, skipped or discarded). Late news of a revoked partition is ignored. */
-  finished(record: KafkaRecord): void {
+  onFinished(record: KafkaRecord): void {
     this.entryOf(record.topic, record.partition)?.tracker.finish(record.offset);
   }
 

@@ -1,6 +1,6 @@
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Logger } from '../telemetry/logger.js';
-import type { KafkaRecord } from './record.js';
+import { partitionId, type KafkaRecord } from './record.js';
 
 export interface TopicPartitions {
   topic: string;
@@ -15,14 +15,16 @@ export interface KafkaSourceOptions {
   maxBytesPerPartition: number;
   sessionTimeoutMs: number;
   logger: Logger;
+  /** Longest a fetch waits for data; also how long a fetch loop with every partition paused sleeps. */
+  maxWaitMs: number;
+}
+
+/** What the source hands its records and group events to, from `start` on. */
+export interface KafkaSourceHandlers {
   /** Takes the records of one fetched batch, in offset order. Must not block. */
   onRecords: (records: KafkaRecord[]) => void;
   /** True when the buffer is full: the partition whose batch just arrived is paused. */
   isFull: () => boolean;
-  /** True when paused partitions may fetch again (below a low watermark, so fetches overlap dispatch). */
-  hasRoom: () => boolean;
-  /** Longest a fetch waits for data; also how long a fetch loop with every partition paused sleeps. */
-  maxWaitMs: number;
   onRebalancing?: () => void;
   /** The partitions this member owns after a (re)join, and those it lost. */
   onAssignment?: (assigned: TopicPartitions[], revoked: TopicPartitions[]) => void;
@@ -33,7 +35,8 @@ export interface KafkaSourceOptions {
  * The Kafka side: a consumer group member that fetches batches and hands their records on at once.
  * Offsets are never committed here on kafkajs's own schedule (`autoCommit: false`): the offset
  * manager commits what dispatch finished. Backpressure pauses a partition's fetching while its
- * buffer is full, so memory stays bounded however large the lag.
+ * buffer is full, so memory stays bounded however large the lag. Made before the parts that commit
+ * through it; its records and events go to the handlers given to `start`.
  */
 export class KafkaSource {
   readonly consumer: Consumer;
@@ -50,17 +53,6 @@ export class KafkaSource {
       maxBytesPerPartition: options.maxBytesPerPartition,
       allowAutoTopicCreation: false,
     });
-    const events = this.consumer.events;
-    this.consumer.on(events.REBALANCING, () => options.onRebalancing?.());
-    this.consumer.on(events.GROUP_JOIN, ({ payload }) => {
-      this.joined = true;
-      const next = Object.entries(payload.memberAssignment).map(([topic, partitions]) => ({ topic, partitions: [...partitions] }));
-      const revoked = difference(this.assignment, next);
-      this.assignment = next;
-      for (const tp of revoked) for (const p of tp.partitions) this.paused.delete(`${tp.topic}/${p}`);
-      options.onAssignment?.(next, revoked);
-    });
-    this.consumer.on(events.CRASH, ({ payload }) => options.onCrash?.(payload.error, payload.restart));
   }
 
   get isJoined(): boolean {
@@ -71,14 +63,25 @@ export class KafkaSource {
     return this.assignment;
   }
 
-  async start(): Promise<void> {
+  async start(handlers: KafkaSourceHandlers): Promise<void> {
+    const events = this.consumer.events;
+    this.consumer.on(events.REBALANCING, () => handlers.onRebalancing?.());
+    this.consumer.on(events.GROUP_JOIN, ({ payload }) => {
+      this.joined = true;
+      const next = Object.entries(payload.memberAssignment).map(([topic, partitions]) => ({ topic, partitions: [...partitions] }));
+      const revoked = difference(this.assignment, next);
+      this.assignment = next;
+      for (const tp of revoked) for (const p of tp.partitions) this.paused.delete(partitionId(tp.topic, p));
+      handlers.onAssignment?.(next, revoked);
+    });
+    this.consumer.on(events.CRASH, ({ payload }) => handlers.onCrash?.(payload.error, payload.restart));
     await this.consumer.connect();
     await this.consumer.subscribe({ topics: this.options.topics, fromBeginning: this.options.fromBeginning });
     await this.consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: true,
       partitionsConsumedConcurrently: 1,
-      eachBatch: (payload) => this.onBatch(payload),
+      eachBatch: (payload) => this.onBatch(payload, handlers),
     });
   }
 
@@ -86,9 +89,9 @@ export class KafkaSource {
     return this.paused.size > 0;
   }
 
-  /** Resumes the paused partitions once the buffer has room again. Cheap when none is paused. */
-  resumeDrained(): void {
-    if (this.paused.size === 0 || !this.options.hasRoom()) return;
+  /** Resumes every partition paused by a full buffer. Cheap when none is. */
+  resumePaused(): void {
+    if (this.paused.size === 0) return;
     const byTopic = new Map<string, number[]>();
     for (const tp of this.paused.values()) byTopic.set(tp.topic, [...(byTopic.get(tp.topic) ?? []), tp.partition]);
     this.paused.clear();
@@ -108,7 +111,7 @@ export class KafkaSource {
     await this.consumer.disconnect();
   }
 
-  private async onBatch({ batch, isRunning, isStale }: EachBatchPayload): Promise<void> {
+  private async onBatch({ batch, isRunning, isStale }: EachBatchPayload, handlers: KafkaSourceHandlers): Promise<void> {
     if (!isRunning() || isStale()) return;
     const { topic, partition } = batch;
     const records: KafkaRecord[] = new Array(batch.messages.length);
@@ -124,17 +127,17 @@ export class KafkaSource {
         timestamp: Number(m.timestamp),
       };
     }
-    this.options.onRecords(records);
-    if (this.options.isFull()) {
-      this.paused.set(`${topic}/${partition}`, { topic, partition });
+    handlers.onRecords(records);
+    if (handlers.isFull()) {
+      this.paused.set(partitionId(topic, partition), { topic, partition });
       this.consumer.pause([{ topic, partitions: [partition] }]);
     }
   }
 }
 
 function difference(before: TopicPartitions[], after: TopicPartitions[]): TopicPartitions[] {
-  const kept = new Set(after.flatMap((tp) => tp.partitions.map((p) => `${tp.topic}/${p}`)));
+  const kept = new Set(after.flatMap((tp) => tp.partitions.map((p) => partitionId(tp.topic, p))));
   return before
-    .map((tp) => ({ topic: tp.topic, partitions: tp.partitions.filter((p) => !kept.has(`${tp.topic}/${p}`)) }))
+    .map((tp) => ({ topic: tp.topic, partitions: tp.partitions.filter((p) => !kept.has(partitionId(tp.topic, p))) }))
     .filter((tp) => tp.partitions.length > 0);
 }

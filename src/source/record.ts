@@ -11,6 +11,7 @@ export interface KafkaRecord {
   timestamp: number;
 }
 
+/** `topic/partition`: the one key of a partition in maps and sets. */
 export function partitionId(topic: string, partition: number): string {
   return `${topic}/${partition}`;
 }

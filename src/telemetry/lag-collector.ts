@@ -15,8 +15,8 @@ export interface LagCollectorOptions {
   /** Lag in seconds of the partitions this member owns, from the offset manager. */
   ownLagSeconds: () => Array<{ topic: string; partition: number; seconds: number }>;
   committedOffsets: () => Array<{ topic: string; partition: string | number; offset: string }>;
-  /** After every read, successful or not. */
-  onRefreshed?: () => void;
+  /** After every read: its failure, or undefined when the brokers answered. */
+  onRefreshed?: (failure: Error | undefined) => void;
 }
 
 /**
@@ -73,7 +73,7 @@ export class LagCollector {
       if (!this.lastError) this.options.logger.warn({ err: error }, 'lag refresh failed: brokers unreachable?');
       this.lastError = error as Error;
     }
-    this.options.onRefreshed?.();
+    this.options.onRefreshed?.(this.lastError);
   }
 
   /** What this member knows without asking the brokers. */

@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { AssignerProtocol, type Admin, type Kafka } from 'kafkajs';
 import type { InitialOffset } from '../config/settings.js';
+import { partitionId } from '../source/record.js';
+import { withTimeout } from '../util/timers.js';
 
 /**
- * Consumer-group lag computed with KEDA's Kafka scaler rules (DESIGN.md §3), so that what
- * `kafka-dispatch lag` prints is what the autoscaler of a KafkaSource sees.
+ * Consumer-group lag computed with KEDA's Kafka scaler rules (README.md, "kafka-dispatch lag"), so
+ * that what `kafka-dispatch lag` prints is what the autoscaler of a KafkaSource sees.
  *
  * End offsets: kafkajs's `admin.fetchTopicOffsets` sends ListOffsets (v2+) with the admin cluster's
  * isolation level left undefined, and kafkajs's ListOffsets request then defaults it to
@@ -50,8 +52,8 @@ export interface GroupLag {
   total: number;
 }
 
-/** Key of a partition in the maps below. */
-export const partitionKey = (topic: string, partition: number): string => `${topic}/${partition}`;
+/** @deprecated The old name of `partitionId` (src/source/record.ts), kept while src/cli/lag.ts imports it. */
+export const partitionKey = partitionId;
 
 export class LagReader {
   constructor(private readonly admin: Admin) {}
@@ -75,7 +77,7 @@ export class LagReader {
       for (const { topic, partitions } of await this.admin.fetchOffsets({ groupId, topics: wanted })) {
         for (const { partition, offset } of partitions) {
           const value = Number(offset);
-          if (value >= 0) committed.set(partitionKey(topic, partition), value);
+          if (value >= 0) committed.set(partitionId(topic, partition), value);
         }
       }
     }
@@ -86,7 +88,7 @@ export class LagReader {
     for (const { topic, offsets } of ends) {
       totalByTopic[topic] = 0;
       for (const entry of [...offsets].sort((a, b) => a.partition - b.partition)) {
-        const key = partitionKey(topic, entry.partition);
+        const key = partitionId(topic, entry.partition);
         const endOffset = Number(entry.high);
         const committedOffset = committed.get(key);
         const lag = partitionLag(endOffset, committedOffset, initialOffset);
@@ -124,7 +126,7 @@ export class LagReader {
         if (!decoded) continue;
         const owner = `${member.clientId}@${member.clientHost.replace(/^\//, '')}`;
         for (const [topic, partitions] of Object.entries(decoded.assignment)) {
-          for (const partition of partitions) owners.set(partitionKey(topic, partition), owner);
+          for (const partition of partitions) owners.set(partitionId(topic, partition), owner);
         }
       }
     }
@@ -148,7 +150,7 @@ export async function oldestUnconsumedTimestamps(
 ): Promise<Map<string, number>> {
   const found = new Map<string, number>();
   const wanted = new Map<string, { offset: number; endOffset: number }>();
-  for (const p of partitions) if (p.endOffset > p.offset) wanted.set(partitionKey(p.topic, p.partition), { offset: p.offset, endOffset: p.endOffset });
+  for (const p of partitions) if (p.endOffset > p.offset) wanted.set(partitionId(p.topic, p.partition), { offset: p.offset, endOffset: p.endOffset });
   if (wanted.size === 0) return found;
 
   const deadline = Date.now() + timeoutMs;
@@ -167,13 +169,13 @@ export async function oldestUnconsumedTimestamps(
   const done = new Promise<void>((resolve) => (finish = resolve));
   let timer: NodeJS.Timeout | undefined;
   try {
-    await withDeadline(consumer.connect(), deadline);
-    const topics = [...new Set(partitions.filter((p) => wanted.has(partitionKey(p.topic, p.partition))).map((p) => p.topic))];
+    await withTimeout(consumer.connect(), deadline - Date.now());
+    const topics = [...new Set(partitions.filter((p) => wanted.has(partitionId(p.topic, p.partition))).map((p) => p.topic))];
     await consumer.subscribe({ topics, fromBeginning: false });
     const running = consumer.run({
       autoCommit: false,
       eachBatch: async ({ batch }) => {
-        const key = partitionKey(batch.topic, batch.partition);
+        const key = partitionId(batch.topic, batch.partition);
         const want = wanted.get(key);
         if (!want || found.has(key)) return;
         const first = batch.messages.find((m) => Number(m.offset) >= want.offset && Number(m.offset) < want.endOffset);
@@ -186,9 +188,9 @@ export async function oldestUnconsumedTimestamps(
     // Seeks made before the group is joined are applied before the first fetch of each partition
     // (what kafkajs's own admin.setOffsets relies on); batches fetched before a seek are dropped.
     for (const p of partitions) {
-      if (wanted.has(partitionKey(p.topic, p.partition))) consumer.seek({ topic: p.topic, partition: p.partition, offset: String(p.offset) });
+      if (wanted.has(partitionId(p.topic, p.partition))) consumer.seek({ topic: p.topic, partition: p.partition, offset: String(p.offset) });
     }
-    await withDeadline(running, deadline);
+    await withTimeout(running, deadline - Date.now());
     timer = setTimeout(finish, Math.max(0, deadline - Date.now()));
     await done;
   } catch {
@@ -197,18 +199,10 @@ export async function oldestUnconsumedTimestamps(
     if (timer) clearTimeout(timer);
     await consumer.disconnect().catch(() => undefined);
     // The throwaway group committed nothing, but the broker keeps its (empty) metadata: delete it.
-    await withDeadline(admin.connect(), Date.now() + 5000)
+    await withTimeout(admin.connect(), 5000)
       .then(() => admin.deleteGroups([groupId]))
       .catch(() => undefined);
     await admin.disconnect().catch(() => undefined);
   }
   return found;
-}
-
-function withDeadline<T>(promise: Promise<T>, deadline: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error('timed out')), Math.max(0, deadline - Date.now()));
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

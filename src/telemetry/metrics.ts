@@ -41,7 +41,10 @@ export class DispatchMetrics implements DispatchListener {
   /** Labelled children resolved once: prom-client hashes the label object on every call otherwise. */
   private readonly children = new Map<string, Child>();
 
-  constructor(options: { defaultMetrics?: boolean; bufferedRecords?: () => number } = {}) {
+  /** Where the buffered-records gauge reads its value at scrape time (see `observeBuffered`). */
+  private bufferedRecords: (() => number) | undefined;
+
+  constructor(options: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
     const counter = <L extends string>(name: string, help: string, labelNames: L[] = []) => new Counter<L>({ name, help, labelNames, registers });
     const gauge = <L extends string>(name: string, help: string, labelNames: L[] = []) => new Gauge<L>({ name, help, labelNames, registers });
@@ -54,13 +57,12 @@ export class DispatchMetrics implements DispatchListener {
     this.inFlight = gauge('kafka_dispatch_in_flight_requests', 'Records being dispatched now (in an attempt or waiting between attempts).');
     this.inFlightCapacity = gauge('kafka_dispatch_in_flight_capacity', 'The configured maximum of records in flight (max-in-flight); saturation = in_flight_requests / in_flight_capacity.');
     this.retryBacklog = gauge('kafka_dispatch_retry_backlog', 'Records waiting for their next attempt.');
-    const buffered = options.bufferedRecords;
     this.buffered = new Gauge({
       name: 'kafka_dispatch_buffered_records',
       help: 'Records fetched and not yet finished (queued or in flight).',
       registers,
-      collect() {
-        if (buffered) this.set(buffered());
+      collect: () => {
+        if (this.bufferedRecords) this.buffered.set(this.bufferedRecords());
       },
     });
     this.blockedRetries = counter('kafka_dispatch_blocked_retries_total', 'Retries of records holding their partition under failure-policy block.', ['topic']);
@@ -75,6 +77,11 @@ export class DispatchMetrics implements DispatchListener {
     this.groupLagSeconds = gauge('kafka_dispatch_consumer_group_lag_seconds', 'The largest lag in seconds among the partitions of a topic this member owns.', ['group', 'topic']);
     this.lagRefreshFailures = counter('kafka_dispatch_lag_refresh_failures_total', 'Lag refreshes that failed (the brokers did not answer).');
     if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** The buffered-records gauge reads `read` at every scrape (the scheduler, made after the metrics it reports to). */
+  observeBuffered(read: () => number): void {
+    this.bufferedRecords = read;
   }
 
   private child(key: string, make: () => Child): Child {

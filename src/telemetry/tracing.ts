@@ -39,10 +39,12 @@ import {
   type Tracer,
   type TracerProvider,
 } from '@opentelemetry/api';
-import { maskSecretQueryParams } from '../config/redact.js';
-import type { OutboundRequest } from '../dispatch/http-sender.js';
+import { redactUrl } from '../config/redact.js';
+import type { OutboundRequest } from '../sink/sender.js';
 import type { DispatchResult } from '../dispatch/outcome.js';
+import type { AttemptEnd, AttemptTrace, RecordTrace, RecordTracer } from '../dispatch/record-tracer.js';
 import type { DispatchError } from '../errors.js';
+import { headerText, lastHeader } from '../source/headers.js';
 import type { KafkaRecord } from '../source/record.js';
 
 export const TRACER_NAME = 'kafka-dispatch';
@@ -76,18 +78,10 @@ export function getTracer(): Tracer {
   return cachedTracer;
 }
 
-type HeaderValue = KafkaRecord['headers'][string];
-
-/** Reads Kafka record headers (Buffer, string or arrays of them); names match case-insensitively. */
+/** Reads Kafka record headers with the one header rule (src/source/headers.ts): case-insensitive, last wins. */
 export const kafkaHeadersGetter: TextMapGetter<KafkaRecord['headers']> = {
   keys: (carrier) => Object.keys(carrier),
-  get: (carrier, key) => {
-    const raw = findRaw(carrier, key);
-    if (raw === undefined || raw === null) return undefined;
-    if (!Array.isArray(raw)) return raw.toString('utf8');
-    const values = raw.filter((v) => v !== undefined && v !== null).map((v) => v.toString('utf8'));
-    return values.length === 0 ? undefined : values;
-  },
+  get: (carrier, key) => headerText(carrier, key),
 };
 
 /**
@@ -95,10 +89,10 @@ export const kafkaHeadersGetter: TextMapGetter<KafkaRecord['headers']> = {
  * `ce_tracestate` standing in for missing `traceparent` / `tracestate`.
  */
 function traceCarrier(headers: KafkaRecord['headers']): KafkaRecord['headers'] {
-  if (findRaw(headers, TRACEPARENT) !== undefined) return headers;
-  const ceParent = findRaw(headers, CE_KAFKA_PREFIX + TRACEPARENT);
+  if (lastHeader(headers, TRACEPARENT) !== undefined) return headers;
+  const ceParent = lastHeader(headers, CE_KAFKA_PREFIX + TRACEPARENT);
   if (ceParent === undefined) return headers;
-  const ceState = findRaw(headers, CE_KAFKA_PREFIX + TRACESTATE);
+  const ceState = lastHeader(headers, CE_KAFKA_PREFIX + TRACESTATE);
   const carrier: KafkaRecord['headers'] = Object.assign({}, headers, { [TRACEPARENT]: ceParent });
   if (ceState !== undefined) carrier[TRACESTATE] = ceState;
   return carrier;
@@ -115,30 +109,24 @@ const requestHeadersSetter: TextMapSetter<Record<string, string>> = {
   },
 };
 
-/** What the record dispatcher reports of one HTTP attempt. */
-export interface AttemptEnd {
-  status?: number | undefined;
-  /** A non-2xx status or a transport error. */
-  error?: DispatchError | undefined;
-}
-
-export interface AttemptTrace {
-  /** The request to send: a copy with trace headers, or the original when there are none to add. */
-  request: OutboundRequest;
-  /** Runs `fn` (the send) with the attempt span active, so an instrumented HTTP client nests under it. */
-  with<T>(fn: () => T): T;
-  end(result: AttemptEnd): void;
-}
-
 export interface RecordTraceOptions {
   consumerGroup?: string | undefined;
+}
+
+/** The record dispatcher's tracer (src/dispatch/record-tracer.ts) with OpenTelemetry spans. */
+export class OtelRecordTracer implements RecordTracer {
+  constructor(private readonly options: RecordTraceOptions = {}) {}
+
+  start(record: KafkaRecord): OtelRecordTrace {
+    return startRecordTrace(record, this.options);
+  }
 }
 
 /**
  * The tracing of one record's dispatch: its span, and the attempt spans under it. Made by
  * `startRecordTrace`; `finish` ends it.
  */
-export class RecordTrace {
+export class OtelRecordTrace implements RecordTrace {
   private readonly childContext: Context;
 
   constructor(
@@ -158,7 +146,9 @@ export class RecordTrace {
 
   /**
    * Starts the span of one HTTP POST to `targetUri` (the sink, or a dead letter when `deadLetter`)
-   * and returns the request to send, carrying the trace context. `attempt` counts from 1.
+   * and returns the request to send, carrying the trace context. `attempt` counts from 1. The
+   * attempt's `with` runs the send with the attempt span active, so an instrumented HTTP client
+   * nests under it.
    */
   attempt(request: OutboundRequest, targetUri: string, attempt: number, deadLetter = false): AttemptTrace {
     const span = this.tracer.startSpan('POST', { kind: SpanKind.CLIENT }, this.childContext);
@@ -211,9 +201,9 @@ export class RecordTrace {
     if (Object.keys(injected).length === 0) {
       // No propagator (no SDK): pass the producer's context on as it came.
       const carrier = traceCarrier(this.record.headers);
-      traceparent = lastString(kafkaHeadersGetter.get(carrier, TRACEPARENT));
+      traceparent = headerText(carrier, TRACEPARENT);
       if (traceparent === undefined) return request;
-      tracestate = lastString(kafkaHeadersGetter.get(carrier, TRACESTATE));
+      tracestate = headerText(carrier, TRACESTATE);
       extra = { [TRACEPARENT]: traceparent, ...(tracestate ? { [TRACESTATE]: tracestate } : {}) };
     }
     // Object.assign: several times faster than a spread here, and this runs for every attempt.
@@ -228,12 +218,12 @@ export class RecordTrace {
 }
 
 /** Starts the CONSUMER span of a record, child of the context in its headers. */
-export function startRecordTrace(record: KafkaRecord, options: RecordTraceOptions = {}): RecordTrace {
+export function startRecordTrace(record: KafkaRecord, options: RecordTraceOptions = {}): OtelRecordTrace {
   const tracer = getTracer();
   const parent = recordParentContext(record);
   const span = tracer.startSpan(`${record.topic} process`, { kind: SpanKind.CONSUMER }, parent);
   if (span.isRecording()) span.setAttributes(recordAttributes(record, options));
-  return new RecordTrace(record, tracer, span, parent);
+  return new OtelRecordTrace(record, tracer, span, parent);
 }
 
 function recordAttributes(record: KafkaRecord, options: RecordTraceOptions): Attributes {
@@ -272,26 +262,6 @@ function targetAttributes(uri: string): Attributes {
   return attributes;
 }
 
-/**
- * The target as `url.full`: credentials become `REDACTED:REDACTED` and the values of secret-looking
- * query parameters (`sig`, `token`, `X-Amz-Signature`, `api_key`...) become `REDACTED`, as the
- * semantic conventions ask.
- */
-export function redactUrl(uri: string): string {
-  let url: URL;
-  try {
-    url = new URL(uri);
-  } catch {
-    return '';
-  }
-  if (url.username || url.password) {
-    url.username = 'REDACTED';
-    url.password = 'REDACTED';
-  }
-  if (maskSecretQueryParams(url, 'REDACTED')) url.search = url.searchParams.toString();
-  return url.href;
-}
-
 function describeTarget(uri: string): Attributes {
   let url: URL;
   try {
@@ -313,19 +283,6 @@ function errorType(result: { status?: number | undefined; error?: DispatchError 
   if (typeof causeCode === 'string' && causeCode !== '') return causeCode;
   if (result.status !== undefined) return String(result.status);
   return error?.code ?? '_OTHER';
-}
-
-function findRaw(headers: KafkaRecord['headers'], name: string): HeaderValue {
-  const exact = headers[name];
-  if (exact !== undefined) return exact;
-  for (const key in headers) {
-    if (key.length === name.length && key.toLowerCase() === name) return headers[key];
-  }
-  return undefined;
-}
-
-function lastString(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[value.length - 1] : value;
 }
 
 function readVersion(): string | undefined {

@@ -237,10 +237,11 @@ describe('errors', () => {
 
 describe('redaction', () => {
   it.each([
-    ['http://user:secret@sink.example:8080/p?x=1', 'http://user:***@sink.example:8080/p?x=1'],
-    ['https://sink.example/p?token=abc&query=music', 'https://sink.example/p?token=***&query=music'],
-    ['https://sink.example/p?access_token=a&api_key=b&client_secret=c&password=d', 'https://sink.example/p?access_token=***&api_key=***&client_secret=***&password=***'],
-    ['https://bucket.example/o?X-Amz-Signature=abc&X-Amz-Date=1', 'https://bucket.example/o?X-Amz-Signature=***&X-Amz-Date=1'],
+    ['http://user:secret@sink.example:8080/p?x=1', 'http://REDACTED:REDACTED@sink.example:8080/p?x=1'],
+    ['https://a-token@sink.example/p', 'https://REDACTED:REDACTED@sink.example/p'],
+    ['https://sink.example/p?token=abc&query=music', 'https://sink.example/p?token=REDACTED&query=music'],
+    ['https://sink.example/p?access_token=a&api_key=b&client_secret=c&password=d', 'https://sink.example/p?access_token=REDACTED&api_key=REDACTED&client_secret=REDACTED&password=REDACTED'],
+    ['https://bucket.example/o?X-Amz-Signature=abc&X-Amz-Date=1', 'https://bucket.example/o?X-Amz-Signature=REDACTED&X-Amz-Date=1'],
     ['http://120.26.143.xx/predict?query=music', 'http://120.26.143.xx/predict?query=music'],
     ['http://sink.example/', 'http://sink.example/'],
     ['not a url', 'not a url'],
@@ -251,7 +252,7 @@ describe('redaction', () => {
   it('redactSettings masks the sink URI and leaves the rest', () => {
     const { settings } = resolveConfig({ env: { ...REQUIRED_ENV, K_SINK: 'https://u:pw@sink.example/?token=t' } });
     const redacted = redactSettings(settings);
-    expect(redacted.sinkUri).toBe('https://u:***@sink.example/?token=***');
+    expect(redacted.sinkUri).toBe('https://REDACTED:REDACTED@sink.example/?token=REDACTED');
     expect(redacted.brokers).toEqual(['env:9092']);
     expect(settings.sinkUri).toBe('https://u:pw@sink.example/?token=t');
   });

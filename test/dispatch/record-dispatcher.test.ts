@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { DEFAULTS } from '../../src/config/options.js';
 import { encodeCloudEvent, type CloudEventContext } from '../../src/dispatch/cloudevents.js';
 import { encodeRaw } from '../../src/dispatch/encode.js';
 import type { AttemptFailure, AttemptReport, BlockedRound, DispatchListener, DispatchResult } from '../../src/dispatch/outcome.js';
@@ -222,6 +223,12 @@ describe('RecordDispatcher: status → attempts / outcome (retry 2, no dead lett
       expect(call.request.body).toEqual(record.value);
     }
     expect(h.sender.sinkCalls[0]!.request.headers['ce-id']).toBe('partition:3/offset:42');
+  });
+
+  it('no tracer (the default): nothing is added to the request, not even the record\'s traceparent', async () => {
+    const h = setup([200], { encode: encodeRaw });
+    await run(h, makeRecord({ headers: { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' } }));
+    expect(h.sender.sinkCalls[0]!.request.headers).toEqual({ 'content-type': 'application/octet-stream' });
   });
 
   it('a null record value is sent as a null body', async () => {
@@ -842,13 +849,14 @@ describe('RecordDispatcher: schedule', () => {
 });
 
 describe('RecordDispatcher: failure policy block', () => {
-  it('retries past the retry limit with a capped backoff until the sink accepts', async () => {
-    const h = setup([500, 500, 500, 503, 500, 200], { retry: 1, failurePolicy: 'block', backoffPolicy: 'fixed', backoffDelayMs: 100, maxBackoffMs: 300 });
+  it('retries past the retry limit with the configured backoff, capped by maxBackoffMs, until the sink accepts', async () => {
+    const h = setup([500, 500, 500, 503, 500, 200], { retry: 1, failurePolicy: 'block', backoffPolicy: 'linear', backoffDelayMs: 100, maxBackoffMs: 300 });
     const result = expectFinishedOnce(h, await run(h));
     expect(result).toMatchObject({ outcome: 'delivered', attempts: 6, status: 200 });
     expect(h.listener.blocked.map((b) => b.round)).toEqual([1, 2, 3, 4]);
-    expect(h.listener.blocked.map((b) => b.nextDelayMs)).toEqual([200, 300, 300, 300]);
-    expect(gaps(h.sender.sinkCalls.map((c) => c.at))).toEqual([100, 200, 300, 300, 300]);
+    // Round r waits linear(100 ms, r) = 100 × r, at most 300 ms.
+    expect(h.listener.blocked.map((b) => b.nextDelayMs)).toEqual([100, 200, 300, 300]);
+    expect(gaps(h.sender.sinkCalls.map((c) => c.at))).toEqual([100, 100, 200, 300, 300]);
     expect(h.listener.blocked.every((b) => b.error instanceof DispatchError)).toBe(true);
   });
 
@@ -877,12 +885,42 @@ describe('RecordDispatcher: failure policy block', () => {
   });
 
   it('the default cap is 60 s', async () => {
-    const h = setup([500, 500, 500, 500, 500, 500, 500, 200], { retry: 0, failurePolicy: 'block', backoffDelayMs: 1000 });
+    const h = setup([500, 500, 500, 500, 500, 500, 500, 200], { retry: 0, failurePolicy: 'block', backoffPolicy: 'exponential', backoffDelayMs: 1000, maxBackoffMs: DEFAULTS.maxBackoffMs });
     const result = await run(h);
     expect(result).toMatchObject({ outcome: 'delivered', attempts: 8 });
     expect(h.listener.blocked.map((b) => b.nextDelayMs)).toEqual([2000, 4000, 8000, 16000, 32000, 60000, 60000]);
   });
 
+  it('block: waits honour Retry-After (capped by maxRetryAfterMs) and then maxBackoffMs, like every retry loop', async () => {
+    const ra = (value: string): Script => ({ status: 503, headers: { 'retry-after': value } });
+    const h = setup([500, ra('2'), ra('60'), 200], { retry: 0, failurePolicy: 'block', backoffPolicy: 'fixed', backoffDelayMs: 100, maxRetryAfterMs: 5000, maxBackoffMs: 3000 });
+    expect(await run(h)).toMatchObject({ outcome: 'delivered', attempts: 4 });
+    expect(h.listener.blocked.map((b) => b.nextDelayMs)).toEqual([100, 2000, 3000]);
+  });
+});
+
+describe('RecordDispatcher: the dead-letter sink is retried by the same rules as the sink', () => {
+  it('honours Retry-After', async () => {
+    const h = setup([400], { retry: 2, backoffPolicy: 'fixed', backoffDelayMs: 100, dls: [{ status: 503, headers: { 'retry-after': '3' } }, 200] });
+    expect(await run(h)).toMatchObject({ outcome: 'dead-lettered', attempts: 1 });
+    expect(gaps(h.sender.callsTo(DLS).map((c) => c.at))).toEqual([3000]);
+  });
+
+  it('applies jitter', async () => {
+    vi.spyOn(Math, 'random').mockReturnValue(0);
+    const h = setup([400], { retry: 1, backoffPolicy: 'fixed', backoffDelayMs: 1000, retryJitter: 0.5, dls: [500, 200] });
+    expect(await run(h)).toMatchObject({ outcome: 'dead-lettered' });
+    expect(gaps(h.sender.callsTo(DLS).map((c) => c.at))).toEqual([500]);
+  });
+
+  it('backs off with the configured policy, per destination', async () => {
+    const h = setup([500], { retry: 2, backoffPolicy: 'exponential', backoffDelayMs: 100, dls: [500, 500, 200] });
+    expect(await run(h)).toMatchObject({ outcome: 'dead-lettered', attempts: 3 });
+    expect(gaps(h.sender.sinkCalls.map((c) => c.at))).toEqual([200, 400]);
+    expect(gaps(h.sender.callsTo(DLS).map((c) => c.at))).toEqual([200, 400]);
+    // Dead-letter failures are not sink retries: onAttemptFailed hears of the sink only.
+    expect(h.listener.failed).toHaveLength(3);
+  });
 });
 
 describe('RecordDispatcher: hard stop (signal)', () => {
@@ -892,8 +930,8 @@ describe('RecordDispatcher: hard stop (signal)', () => {
     const promise = h.dispatcher.dispatch(makeRecord());
     let settled = false;
     void promise.then(() => (settled = true));
-    // 2 attempts (100 ms apart), then rounds after 200, 400, 800 ms.
-    await vi.advanceTimersByTimeAsync(100 + 200 + 400 + 50);
+    // 2 attempts (100 ms apart), then a round every 100 ms (the fixed policy).
+    await vi.advanceTimersByTimeAsync(100 + 100 + 100 + 50);
     expect(h.sender.sinkCalls).toHaveLength(4);
     expect(h.listener.blocked).toHaveLength(3);
     expect(settled).toBe(false);
@@ -937,6 +975,35 @@ describe('RecordDispatcher: hard stop (signal)', () => {
     const result = await promise;
     expect(h.listener.finished).toEqual([]);
     expect(result).toBeUndefined();
+  });
+
+  it('a stop while the dead-letter sink is retried does not reach the dead-letter topic, nor count as a dead-letter failure', async () => {
+    const controller = new AbortController();
+    const h = setup([500], { retry: 1, backoffPolicy: 'fixed', backoffDelayMs: 1000, signal: controller.signal, dls: [503], dlt: 'dlq', withProducer: true });
+    const promise = h.dispatcher.dispatch(makeRecord());
+    await vi.advanceTimersByTimeAsync(1500);
+    expect(h.sender.callsTo(DLS)).toHaveLength(1);
+    controller.abort();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(await promise).toBeUndefined();
+    expect(h.producer.sent).toHaveLength(0);
+    expect(h.listener.deadLetterFailed).toHaveLength(0);
+  });
+
+  it('a retry that is accepted as the stop comes is delivered, not left unfinished', async () => {
+    const controller = new AbortController();
+    const h = setup(
+      [
+        500,
+        () => {
+          controller.abort();
+          return { status: 200, headers: {}, body: Buffer.alloc(0) };
+        },
+      ],
+      { retry: 3, signal: controller.signal },
+    );
+    expect(await run(h)).toMatchObject({ outcome: 'delivered', attempts: 2 });
+    expect(h.listener.finished).toHaveLength(1);
   });
 
   it('a signal aborted before dispatch sends nothing and finishes nothing', async () => {

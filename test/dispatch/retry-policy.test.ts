@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { backoffDelayMs, isRetriableStatus, isSuccessStatus, parseRetryAfter, retryDelayMs } from '../../src/dispatch/retry-policy.js';
+import { backoffDelayMs, isRetriableStatus, isSuccessStatus, nextRetryDelayMs, parseRetryAfter, retryDelayMs, type FailedAttempt, type RetryRules } from '../../src/dispatch/retry-policy.js';
 import type { BackoffPolicy } from '../../src/config/settings.js';
 
 type Decision = 'success' | 'retry' | 'final';
@@ -149,5 +149,37 @@ describe('retryDelayMs: max(backoff, min(Retry-After, cap))', () => {
     const now = Date.UTC(2024, 0, 1);
     const retryAfterMs = parseRetryAfter(new Date(now + 7000).toUTCString(), now);
     expect(retryDelayMs({ policy: 'exponential', baseMs: 200, retry: 1, retryAfterMs, maxRetryAfterMs: 60_000 })).toBe(7000);
+  });
+});
+
+describe('nextRetryDelayMs: the rules of every retry loop', () => {
+  const SINK: RetryRules = { policy: 'exponential', baseMs: 100, maxRetryAfterMs: 3000 };
+  const BLOCK: RetryRules = { ...SINK, maxDelayMs: 1000, retryFinal: true };
+  const failed = (extra: Partial<FailedAttempt> = {}): FailedAttempt => ({ retry: 1, retriesLeft: 3, retriable: true, ...extra });
+
+  it.each<[string, RetryRules, Partial<FailedAttempt>, number | undefined]>([
+    ['a retriable failure: the backoff', SINK, {}, 200],
+    ['the third retry', SINK, { retry: 3 }, 800],
+    ['no retries left: none', SINK, { retriesLeft: 0 }, undefined],
+    ['a final failure: none', SINK, { retriable: false }, undefined],
+    ['a record past its maximum age: none', SINK, { expired: true }, undefined],
+    ['Retry-After longer than the backoff', SINK, { retryAfterMs: 2500 }, 2500],
+    ['Retry-After capped by maxRetryAfterMs', SINK, { retryAfterMs: 60_000 }, 3000],
+    ['block: a final failure is retried', BLOCK, { retriable: false, retriesLeft: Infinity }, 200],
+    ['block: the wait is capped by maxDelayMs', BLOCK, { retry: 10, retriesLeft: Infinity }, 1000],
+    ['block: Retry-After capped, then capped by maxDelayMs', BLOCK, { retryAfterMs: 2500, retriesLeft: Infinity }, 1000],
+    ['block: a stop is still a stop', BLOCK, { retriesLeft: 0 }, undefined],
+  ])('%s', (_name, rules, extra, expected) => {
+    expect(nextRetryDelayMs(rules, failed(extra))).toBe(expected);
+  });
+
+  it('jitter applies to the backoff, then the cap', () => {
+    expect(nextRetryDelayMs({ ...SINK, jitter: 0.5 }, failed(), () => 0)).toBe(100);
+    expect(nextRetryDelayMs({ ...BLOCK, jitter: 0.5 }, failed({ retry: 4 }), () => 0.999)).toBe(1000);
+  });
+
+  it('exponential from 0 ms stays 0 however many retries (no Infinity × 0)', () => {
+    expect(nextRetryDelayMs({ ...BLOCK, baseMs: 0 }, failed({ retry: 5000, retriesLeft: Infinity }))).toBe(0);
+    expect(backoffDelayMs('exponential', 0, 2000)).toBe(0);
   });
 });

@@ -86,12 +86,12 @@ function harness(options: Omit<SchedulerOptions, 'run'>) {
       find(topic, partition, offset).reject(new Error('sink down'));
       await flush();
     },
-    /** Finishes running records in a seeded random order until nothing is pending. */
+    /** Finishes running records in a seeded random order until nothing is queued or running. */
     async drainRandomly(seed: number, check?: () => void) {
       const random = prng(seed);
-      for (let guard = 0; scheduler.pending > 0; guard++) {
+      for (let guard = 0; scheduler.queuedOrRunning > 0; guard++) {
         if (guard > 100_000) throw new Error('not draining');
-        if (running.length === 0) throw new Error(`stuck: ${scheduler.pending} pending, nothing running`);
+        if (running.length === 0) throw new Error(`stuck: ${scheduler.queuedOrRunning} queued or running, nothing running`);
         running[Math.floor(random() * running.length)]!.resolve();
         await flush();
         check?.();
@@ -151,7 +151,7 @@ describe('Scheduler, ordered', () => {
     h.scheduler.submit(rec('t', 0, 1));
     await h.fail('t', 0, 0);
     expect(h.runningIds()).toEqual(['t/0@1']);
-    expect(h.scheduler.pending).toBe(1);
+    expect(h.scheduler.queuedOrRunning).toBe(1);
   });
 });
 
@@ -274,7 +274,7 @@ describe('Scheduler, global maxInFlight', () => {
     await h.drainRandomly(7, () => {
       expect(h.running.length).toBeLessThanOrEqual(3);
       // Work-conserving: a free slot is used while something could start.
-      if (h.scheduler.pending >= 3 + 5 * 10) expect(h.running).toHaveLength(3);
+      if (h.scheduler.queuedOrRunning >= 3 + 5 * 10) expect(h.running).toHaveLength(3);
     });
     expect(h.started).toHaveLength(100);
     expect(h.max.overall).toBe(3);
@@ -327,19 +327,19 @@ describe('Scheduler, dropPartition', () => {
     const h = harness({ ordering: 'ordered', maxInFlight: 10, maxInFlightPerPartition: 10 });
     for (let o = 0; o < 5; o++) h.scheduler.submit(rec('t', 0, o));
     for (let o = 0; o < 2; o++) h.scheduler.submit(rec('t', 1, o));
-    expect(h.scheduler.pending).toBe(7);
+    expect(h.scheduler.queuedOrRunning).toBe(7);
     expect(h.scheduler.dropPartition('t', 0)).toBe(4);
-    expect(h.scheduler.pending).toBe(3);
-    expect(h.scheduler.pendingIn('t', 0)).toBe(1);
+    expect(h.scheduler.queuedOrRunning).toBe(3);
+    expect(h.scheduler.queuedOrRunningIn('t', 0)).toBe(1);
     expect(h.runningIds()).toEqual(['t/0@0', 't/1@0']);
     await h.finish('t', 0, 0);
     expect(h.runningIds()).toEqual(['t/1@0']);
-    expect(h.scheduler.pendingIn('t', 0)).toBe(0);
-    expect(h.scheduler.pending).toBe(2);
+    expect(h.scheduler.queuedOrRunningIn('t', 0)).toBe(0);
+    expect(h.scheduler.queuedOrRunning).toBe(2);
     await h.finish('t', 1, 0);
     await h.finish('t', 1, 1);
     expect(h.startedIds()).toEqual(['t/0@0', 't/1@0', 't/1@1']);
-    expect(h.scheduler.pending).toBe(0);
+    expect(h.scheduler.queuedOrRunning).toBe(0);
   });
 
   it('key mode: every running lane finishes, no queued record of any lane starts', async () => {
@@ -351,7 +351,7 @@ describe('Scheduler, dropPartition', () => {
     await h.finish('t', 0, 1);
     expect(h.running).toHaveLength(0);
     expect(h.startedIds()).toEqual(['t/0@0', 't/0@1']);
-    expect(h.scheduler.pending).toBe(0);
+    expect(h.scheduler.queuedOrRunning).toBe(0);
   });
 
   it('a failed run of a dropped partition starts nothing either', async () => {
@@ -360,7 +360,7 @@ describe('Scheduler, dropPartition', () => {
     h.scheduler.dropPartition('t', 0);
     await h.fail('t', 0, 0);
     expect(h.startedIds()).toEqual(['t/0@0']);
-    expect(h.scheduler.pending).toBe(0);
+    expect(h.scheduler.queuedOrRunning).toBe(0);
   });
 
   it('queued records blocked by maxInFlight are dropped too', async () => {
@@ -369,10 +369,10 @@ describe('Scheduler, dropPartition', () => {
     h.scheduler.submit(rec('t', 1, 0));
     h.scheduler.submit(rec('t', 1, 1));
     expect(h.scheduler.dropPartition('t', 1)).toBe(2);
-    expect(h.scheduler.pendingIn('t', 1)).toBe(0);
+    expect(h.scheduler.queuedOrRunningIn('t', 1)).toBe(0);
     await h.finish('t', 0, 0);
     expect(h.startedIds()).toEqual(['t/0@0']);
-    expect(h.scheduler.pending).toBe(0);
+    expect(h.scheduler.queuedOrRunning).toBe(0);
   });
 
   it('unordered mode: queued records (each in a lane of its own) are dropped and counted', async () => {
@@ -381,12 +381,12 @@ describe('Scheduler, dropPartition', () => {
     h.scheduler.submit(rec('t', 1, 0));
     expect(h.runningIds()).toEqual(['t/0@0', 't/0@1', 't/1@0']);
     expect(h.scheduler.dropPartition('t', 0)).toBe(4);
-    expect(h.scheduler.pending).toBe(3);
+    expect(h.scheduler.queuedOrRunning).toBe(3);
     await h.finish('t', 0, 0);
     await h.finish('t', 0, 1);
     await h.finish('t', 1, 0);
     expect(h.startedIds()).toEqual(['t/0@0', 't/0@1', 't/1@0']);
-    expect(h.scheduler.pending).toBe(0);
+    expect(h.scheduler.queuedOrRunning).toBe(0);
     await h.scheduler.idle();
   });
 
@@ -405,7 +405,7 @@ describe('Scheduler, dropPartition', () => {
     expect(h.runningIds()).toEqual(['t/0@1']);
     await h.finish('t', 0, 1);
     expect(h.runningIds()).toEqual(['t/0@2']);
-    expect(h.scheduler.pendingIn('t', 0)).toBe(1);
+    expect(h.scheduler.queuedOrRunningIn('t', 0)).toBe(1);
   });
 });
 
@@ -444,23 +444,23 @@ describe('Scheduler, idle() and counts', () => {
     expect(idle).toBe(true);
   });
 
-  it('pending, pendingIn and running count queued and running records', async () => {
+  it('queuedOrRunning, queuedOrRunningIn and running count queued and running records', async () => {
     const h = harness({ ordering: 'unordered', maxInFlight: 3, maxInFlightPerPartition: 2 });
     for (let o = 0; o < 5; o++) h.scheduler.submit(rec('t', 0, o));
     for (let o = 0; o < 2; o++) h.scheduler.submit(rec('u', 1, o));
-    expect(h.scheduler.pending).toBe(7);
+    expect(h.scheduler.queuedOrRunning).toBe(7);
     expect(h.scheduler.running).toBe(3);
-    expect(h.scheduler.pendingIn('t', 0)).toBe(5);
-    expect(h.scheduler.pendingIn('u', 1)).toBe(2);
-    expect(h.scheduler.pendingIn('t', 9)).toBe(0);
+    expect(h.scheduler.queuedOrRunningIn('t', 0)).toBe(5);
+    expect(h.scheduler.queuedOrRunningIn('u', 1)).toBe(2);
+    expect(h.scheduler.queuedOrRunningIn('t', 9)).toBe(0);
     await h.finish('t', 0, 0);
-    expect(h.scheduler.pending).toBe(6);
-    expect(h.scheduler.pendingIn('t', 0)).toBe(4);
+    expect(h.scheduler.queuedOrRunning).toBe(6);
+    expect(h.scheduler.queuedOrRunningIn('t', 0)).toBe(4);
     expect(h.scheduler.running).toBe(3);
     await h.drainRandomly(3);
-    expect(h.scheduler.pending).toBe(0);
+    expect(h.scheduler.queuedOrRunning).toBe(0);
     expect(h.scheduler.running).toBe(0);
-    expect(h.scheduler.pendingIn('t', 0)).toBe(0);
+    expect(h.scheduler.queuedOrRunningIn('t', 0)).toBe(0);
   });
 
   it('submitting after idle starts again at once', async () => {

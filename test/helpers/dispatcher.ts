@@ -1,7 +1,7 @@
 import { PassThrough } from 'node:stream';
 import { DEFAULTS } from '../../src/config/options.js';
 import type { Settings } from '../../src/config/settings.js';
-import { startDispatcher, type RunningDispatcher, type StartOptions } from '../../src/main.js';
+import { startDispatcher, type RunningDispatcher, type StartOptions } from '../../src/service/start-dispatcher.js';
 import { createLogger } from '../../src/telemetry/logger.js';
 import { brokers } from './kafka.js';
 

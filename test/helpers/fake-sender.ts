@@ -1,5 +1,5 @@
 import { SinkTransportError } from '../../src/errors.js';
-import type { OutboundRequest, Sender, SinkResponse } from '../../src/dispatch/http-sender.js';
+import type { OutboundRequest, Sender, SinkResponse } from '../../src/sink/sender.js';
 
 /** One scripted answer: a response, a transport error, or a function computing either. */
 export type Script =

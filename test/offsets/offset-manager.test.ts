@@ -55,18 +55,18 @@ describe('OffsetManager', () => {
     for (const o of [0, 1, 2]) manager.register(rec('t', 0, o));
     for (const o of [10, 15]) manager.register(rec('t', 1, o));
     manager.register(rec('u', 0, 7));
-    manager.finished(rec('t', 0, 0));
-    manager.finished(rec('t', 0, 2)); // 1 still running
-    manager.finished(rec('t', 1, 15)); // 10 still running
-    manager.finished(rec('u', 0, 7));
+    manager.onFinished(rec('t', 0, 0));
+    manager.onFinished(rec('t', 0, 2)); // 1 still running
+    manager.onFinished(rec('t', 1, 15)); // 10 still running
+    manager.onFinished(rec('u', 0, 7));
     await manager.commit();
     expect(calls).toHaveLength(1);
     expect(sortOffsets(calls[0]!)).toEqual([
       { topic: 't', partition: 0, offset: '1' },
       { topic: 'u', partition: 0, offset: '8' },
     ]);
-    manager.finished(rec('t', 0, 1));
-    manager.finished(rec('t', 1, 10));
+    manager.onFinished(rec('t', 0, 1));
+    manager.onFinished(rec('t', 1, 10));
     await manager.commit();
     expect(sortOffsets(calls[1]!)).toEqual([
       { topic: 't', partition: 0, offset: '3' },
@@ -83,14 +83,14 @@ describe('OffsetManager', () => {
     const { calls, commit } = recorder();
     const manager = new OffsetManager({ commit, intervalMs: 1000, logger });
     manager.register(rec('t', 0, 0));
-    manager.finished(rec('t', 0, 0));
+    manager.onFinished(rec('t', 0, 0));
     await manager.commit();
     await manager.commit();
     await manager.commit();
     expect(calls).toEqual([[{ topic: 't', partition: 0, offset: '1' }]]);
     // A change in one partition commits only that one.
     manager.register(rec('t', 1, 0));
-    manager.finished(rec('t', 1, 0));
+    manager.onFinished(rec('t', 1, 0));
     await manager.commit();
     expect(calls[1]).toEqual([{ topic: 't', partition: 1, offset: '1' }]);
   });
@@ -114,19 +114,19 @@ describe('OffsetManager', () => {
     manager.register(rec('t', 0, 1));
     await vi.advanceTimersByTimeAsync(5000);
     expect(calls).toEqual([]);
-    manager.finished(rec('t', 0, 0));
+    manager.onFinished(rec('t', 0, 0));
     await vi.advanceTimersByTimeAsync(4999);
     expect(calls).toEqual([]);
     await vi.advanceTimersByTimeAsync(1);
     expect(calls).toEqual([[{ topic: 't', partition: 0, offset: '1' }]]);
     await vi.advanceTimersByTimeAsync(15_000);
     expect(calls).toHaveLength(1);
-    manager.finished(rec('t', 0, 1));
+    manager.onFinished(rec('t', 0, 1));
     await vi.advanceTimersByTimeAsync(5000);
     expect(calls[1]).toEqual([{ topic: 't', partition: 0, offset: '2' }]);
     manager.stop();
     manager.register(rec('t', 0, 2));
-    manager.finished(rec('t', 0, 2));
+    manager.onFinished(rec('t', 0, 2));
     await vi.advanceTimersByTimeAsync(20_000);
     expect(calls).toHaveLength(2);
   });
@@ -142,7 +142,7 @@ describe('OffsetManager', () => {
     const manager = new OffsetManager({ commit, intervalMs: 1000, logger });
     manager.start();
     manager.register(rec('t', 0, 0));
-    manager.finished(rec('t', 0, 0));
+    manager.onFinished(rec('t', 0, 0));
     await vi.advanceTimersByTimeAsync(1000);
     expect(calls).toHaveLength(1);
     fail = false;
@@ -173,12 +173,12 @@ describe('OffsetManager', () => {
     };
     const manager = new OffsetManager({ commit, intervalMs: 1000, logger });
     for (const o of [0, 1, 2]) manager.register(rec('t', 0, o));
-    manager.finished(rec('t', 0, 0));
+    manager.onFinished(rec('t', 0, 0));
     const first = manager.commit();
     await vi.waitFor(() => expect(calls).toHaveLength(1));
-    manager.finished(rec('t', 0, 1));
+    manager.onFinished(rec('t', 0, 1));
     const second = manager.commit();
-    manager.finished(rec('t', 0, 2));
+    manager.onFinished(rec('t', 0, 2));
     const third = manager.commit();
     // Nothing else starts while the first is open.
     await new Promise((r) => setTimeout(r, 20));
@@ -205,7 +205,7 @@ describe('OffsetManager', () => {
     };
     const manager = new OffsetManager({ commit, intervalMs: 1000, logger });
     manager.register(rec('t', 0, 0));
-    manager.finished(rec('t', 0, 0));
+    manager.onFinished(rec('t', 0, 0));
     await expect(manager.commit()).rejects.toThrow('rebalance in progress');
     expect(manager.committedOffsets()).toEqual([]);
     fail = false;
@@ -229,7 +229,7 @@ describe('OffsetManager', () => {
     };
     const manager = new OffsetManager({ commit, intervalMs: 1000, logger });
     manager.register(rec('t', 0, 0));
-    manager.finished(rec('t', 0, 0));
+    manager.onFinished(rec('t', 0, 0));
     const first = manager.commit();
     const second = manager.commit();
     gate.reject(new Error('boom'));
@@ -246,8 +246,8 @@ describe('OffsetManager', () => {
       manager.register(rec('t', 0, o));
       manager.register(rec('t', 1, o));
     }
-    manager.finished(rec('t', 0, 0));
-    manager.finished(rec('t', 1, 0));
+    manager.onFinished(rec('t', 0, 0));
+    manager.onFinished(rec('t', 1, 0));
     await manager.commit();
     expect(sortOffsets(calls[0]!)).toEqual([
       { topic: 't', partition: 0, offset: '1' },
@@ -256,9 +256,9 @@ describe('OffsetManager', () => {
     manager.forget([{ topic: 't', partition: 0 }]);
     expect(manager.unfinished()).toBe(2); // t/1: offsets 1 and 2
     // Late news for t/0 after the revoke.
-    manager.finished(rec('t', 0, 1));
-    manager.finished(rec('t', 0, 2));
-    manager.finished(rec('t', 1, 1));
+    manager.onFinished(rec('t', 0, 1));
+    manager.onFinished(rec('t', 0, 2));
+    manager.onFinished(rec('t', 1, 1));
     await manager.commit();
     expect(calls).toHaveLength(2);
     expect(calls[1]).toEqual([{ topic: 't', partition: 1, offset: '2' }]);
@@ -274,7 +274,7 @@ describe('OffsetManager', () => {
     manager.register(rec('t', 0, 0));
     manager.forget([{ topic: 't', partition: 0 }]);
     manager.forget([{ topic: 't', partition: 0 }]);
-    manager.finished(rec('t', 0, 0));
+    manager.onFinished(rec('t', 0, 0));
     await manager.commit();
     expect(calls).toEqual([]);
     expect(manager.unfinished()).toBe(0);
@@ -284,12 +284,12 @@ describe('OffsetManager', () => {
     const { calls, commit } = recorder();
     const manager = new OffsetManager({ commit, intervalMs: 1000, logger });
     manager.register(rec('t', 0, 5));
-    manager.finished(rec('t', 0, 5));
+    manager.onFinished(rec('t', 0, 5));
     await manager.commit();
     manager.forget([{ topic: 't', partition: 0 }]);
     // The new assignment resumes from the committed offset, 6, or even re-delivers 5.
     expect(manager.register(rec('t', 0, 5))).toBe(true);
-    manager.finished(rec('t', 0, 5));
+    manager.onFinished(rec('t', 0, 5));
     await manager.commit();
     expect(calls).toEqual([
       [{ topic: 't', partition: 0, offset: '6' }],
@@ -303,8 +303,8 @@ describe('OffsetManager', () => {
     for (const o of [0, 1, 5, 9]) manager.register(rec('t', 0, o));
     for (const o of [3, 4]) manager.register(rec('t', 1, o));
     expect(manager.unfinished()).toBe(6);
-    manager.finished(rec('t', 0, 5));
-    manager.finished(rec('t', 1, 3));
+    manager.onFinished(rec('t', 0, 5));
+    manager.onFinished(rec('t', 1, 3));
     expect(manager.unfinished()).toBe(4);
   });
 });

@@ -7,13 +7,14 @@ import { encodeCloudEvent, type CloudEventContext } from '../../src/dispatch/clo
 import { encodeRaw } from '../../src/dispatch/encode.js';
 import type { DispatchListener } from '../../src/dispatch/outcome.js';
 import { RecordDispatcher, type RecordDispatcherOptions } from '../../src/dispatch/record-dispatcher.js';
+import { redactUrl } from '../../src/config/redact.js';
 import type { KafkaRecord } from '../../src/source/record.js';
 import {
   ATTR_ATTEMPTS,
   ATTR_OUTCOME,
   ATTR_TARGET,
+  OtelRecordTracer,
   recordParentContext,
-  redactUrl,
   SDK_INSTALL_HINT,
   startTracingFromEnv,
   tracingRequested,
@@ -51,7 +52,7 @@ function dispatcher(sender: FakeSender, options: Partial<RecordDispatcherOptions
     backoffPolicy: 'fixed',
     backoffDelayMs: 1,
     listener,
-    consumerGroup: 'my-group',
+    tracer: new OtelRecordTracer({ consumerGroup: 'my-group' }),
     ...options,
   });
 }

@@ -1,23 +1,7 @@
 import type { EventEmitter } from 'node:events';
 import { Pool, type Dispatcher } from 'undici';
 import { SinkTransportError } from '../errors.js';
-
-export interface OutboundRequest {
-  headers: Record<string, string>;
-  body: Buffer | null;
-}
-
-export interface SinkResponse {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: Buffer;
-}
-
-/** What the record dispatcher needs from the HTTP side; tests and benchmarks can swap it. */
-export interface Sender {
-  send(request: OutboundRequest, target?: string): Promise<SinkResponse>;
-  close(): Promise<void>;
-}
+import type { OutboundRequest, Sender, SinkResponse } from './sender.js';
 
 export interface HttpSenderOptions {
   sinkUri: string;
