@@ -3,7 +3,7 @@ import { loadConfigOrExit } from './load-config.js';
 
 /** `kafka-dispatch validate [--kafkasource FILE] [flags]`: check and print the resolved configuration. */
 export async function validateCommand(argv: string[]): Promise<number> {
-  const loaded = loadConfigOrExit(argv, { json: { type: 'boolean' } });
+  const loaded = loadConfigOrExit('validate', argv, { json: { type: 'boolean' } });
   if ('exitCode' in loaded) return loaded.exitCode;
   const { settings, origins, warnings } = loaded.config;
   for (const warning of warnings) process.stderr.write(`warning: ${warning}\n`);

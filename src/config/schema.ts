@@ -198,6 +198,7 @@ export const SCHEMA = {
       {
         env: ['BACKOFF_POLICY'],
         flag: 'backoff-policy',
+        metavar: 'POLICY',
         text: choiceText,
         kafkaSource: 'spec.delivery.backoffPolicy',
         description: 'exponential (delay × 2^n), linear (delay × n) or fixed (delay); n = 1 for the first retry.',
@@ -319,7 +320,7 @@ export const SCHEMA = {
     value: KEY_TYPE,
     default: 'string',
     options: [
-      { env: ['KEY_TYPE'], flag: 'key-type', text: choiceText, kafkaSource: 'label kafkasources.sources.knative.dev/key-type', description: 'How ce-key is decoded: string, int, float or byte-array.' },
+      { env: ['KEY_TYPE'], flag: 'key-type', metavar: 'TYPE', text: choiceText, kafkaSource: 'label kafkasources.sources.knative.dev/key-type', description: 'How ce-key is decoded: string, int, float or byte-array.' },
     ],
   }),
   /** ceOverrides.extensions: extra CloudEvent attributes on every event. */
@@ -482,7 +483,7 @@ export const SCHEMA = {
   saslMechanism: setting({
     value: SASL_MECHANISM,
     default: undefined,
-    options: [{ env: ['KAFKA_SASL_MECHANISM'], flag: 'sasl-mechanism', text: choiceText, kafkaSource: 'spec.net.sasl.type', description: 'plain, scram-sha-256 or scram-sha-512.' }],
+    options: [{ env: ['KAFKA_SASL_MECHANISM'], flag: 'sasl-mechanism', metavar: 'MECHANISM', text: choiceText, kafkaSource: 'spec.net.sasl.type', description: 'plain, scram-sha-256 or scram-sha-512.' }],
   }),
   saslUsername: setting({
     value: nonEmpty,
