@@ -691,9 +691,9 @@ function defaultText(key: SettingKey, option: OptionDef<z.ZodType>): string {
 }
 
 /** How `validate` and the redaction treat a setting. */
-export function displayOf(key: SettingKey): { secret: boolean; display: 'url' | 'pem' | undefined; required: boolean } {
+export function displayOf(key: SettingKey): { secret: boolean; display: 'url' | 'pem' | undefined; required: boolean; unset: string | undefined } {
   const d = def(key);
-  return { secret: d.secret === true, display: d.display, required: d.required };
+  return { secret: d.secret === true, display: d.display, required: d.required, unset: d.unset };
 }
 
 export { SETTING_KEYS };
