@@ -1,13 +1,15 @@
 import { parseArgs } from 'node:util';
 import type { Admin, Kafka } from 'kafkajs';
 import { loadEnvLayer } from '../config/env.js';
-import { DEFAULTS } from '../config/options.js';
+import { DEFAULTS, optionFor } from '../config/options.js';
 import type { InitialOffset } from '../config/settings.js';
 import { createKafka } from '../source/kafka-client.js';
 import { LagReader, oldestUnconsumedTimestamps, partitionKey, type GroupLag } from '../telemetry/lag.js';
 import { createLogger } from '../telemetry/logger.js';
+import { renderEntries, settingEntry } from './help.js';
 
-const USAGE = `usage: kafka-dispatch lag --group G [options]
+const USAGE = [
+  `usage: kafka-dispatch lag --group G [options]
 
 Prints how far a consumer group is behind on each partition, like kafka-consumer-groups --describe,
 with KEDA's lag rules (what the Kafka scaler of a KafkaSource sees): lag = log end offset - committed
@@ -15,20 +17,25 @@ offset; a partition never committed counts 1 with --initial-offset latest, and i
 with earliest. The log end offset is the last stable offset (what a read_committed consumer reaches).
 LAG-SECONDS is the age of the oldest record not consumed yet, read with a throwaway consumer group.
 
-options:
-  -g, --group G               consumer group (default $KAFKA_GROUP)
-  -t, --topic T               topic, repeatable or comma-separated (default $KAFKA_TOPICS, else the
-                              topics the group has committed offsets for or is assigned)
-  --brokers B                 bootstrap servers, comma-separated (default $KAFKA_BROKERS)
-  --initial-offset P          earliest | latest: the rule for never-committed partitions
-                              (default $KAFKA_INITIAL_OFFSET or latest)
-  --json                      print the result as JSON (one object per refresh with --watch)
-  --watch [SECONDS]           refresh every SECONDS (default 5) until Ctrl-C
-  --no-lag-seconds            skip LAG-SECONDS (no throwaway consumer group)
-  -h, --help                  this text
-
+options:`,
+  renderEntries([
+    settingEntry('groupId', { flags: '-g, --group NAME', description: 'Consumer group.', default: '(required)' }),
+    settingEntry('topics', {
+      flags: '-t, --topic T',
+      description: 'Topic, repeatable or comma-separated. Without one: the topics the group has committed offsets for or is assigned.',
+      default: "the group's topics",
+    }),
+    settingEntry('brokers', { flags: '--brokers LIST', description: 'Bootstrap servers, comma-separated.' }),
+    settingEntry('initialOffset', { flags: `--initial-offset ${optionFor('initialOffset').metavar}`, description: 'The rule for never-committed partitions.' }),
+    { flags: '--json', description: 'Print the result as JSON (one object per refresh with --watch).' },
+    { flags: '--watch [SECONDS]', default: '5 s when given', description: 'Refresh every SECONDS until Ctrl-C.' },
+    { flags: '--no-lag-seconds', description: 'Skip LAG-SECONDS (no throwaway consumer group).' },
+    { flags: '-h, --help', description: 'This text.' },
+  ]),
+  `
 SASL and TLS to the brokers come from the dispatcher's variables (KAFKA_SASL_*, KAFKA_TLS*).
-Exit codes: 0 ok, 1 the brokers could not be read (15 s), 2 usage error.`;
+Exit codes: 0 ok, 1 the brokers could not be read (15 s), 2 usage error.`,
+].join('\n');
 
 const CONNECT_TIMEOUT_MS = 15_000;
 const TIMESTAMPS_TIMEOUT_MS = 10_000;

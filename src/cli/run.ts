@@ -9,7 +9,7 @@ import { loadConfigOrExit } from './load-config.js';
  * committing unfinished work, which is then redelivered.
  */
 export async function runCommand(argv: string[]): Promise<number> {
-  const loaded = loadConfigOrExit(argv);
+  const loaded = loadConfigOrExit('run', argv);
   if ('exitCode' in loaded) return loaded.exitCode;
   const { settings, warnings } = loaded.config;
   const logger = createLogger();

@@ -1,10 +1,10 @@
-import { OPTIONS, type OptionSpec } from './options.js';
+import { OPTIONS } from './schema.js';
 import { emptyLayer, setValue, setValues, type ConfigLayer } from './layer.js';
 
 /** Reads every option's environment variables; the first variable of an option that is set wins. */
 export function loadEnvLayer(env: NodeJS.ProcessEnv): ConfigLayer {
   const layer = emptyLayer('environment');
-  for (const option of OPTIONS as readonly OptionSpec[]) {
+  for (const option of OPTIONS) {
     const name = option.env.find((n) => env[n] !== undefined && env[n] !== '');
     if (!name) continue;
     const parsed = option.parse(env[name]!);

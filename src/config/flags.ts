@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { OPTIONS, type OptionSpec } from './options.js';
+import { OPTIONS } from './schema.js';
 import { emptyLayer, setValue, setValues, type ConfigLayer } from './layer.js';
 
 export interface ConfigArgs {
@@ -18,10 +18,10 @@ type FlagSpec = { type: 'string' | 'boolean'; short?: string };
  */
 export function parseConfigArgs(argv: string[], extraFlags: Record<string, FlagSpec> = {}): ConfigArgs {
   const options: Record<string, FlagSpec> = { kafkasource: { type: 'string', short: 'f' }, ...extraFlags };
-  for (const option of OPTIONS as readonly OptionSpec[]) options[option.flag] = { type: 'string' };
+  for (const option of OPTIONS) options[option.flag] = { type: 'string' };
   const { values } = parseArgs({ args: argv, options, allowPositionals: false, strict: true });
   const layer = emptyLayer('flags');
-  for (const option of OPTIONS as readonly OptionSpec[]) {
+  for (const option of OPTIONS) {
     const text = values[option.flag];
     if (typeof text !== 'string') continue;
     const parsed = option.parse(text);

@@ -3,12 +3,15 @@ import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { z } from 'zod';
 import { parseIsoDuration, parseSeconds } from './duration.js';
-import { OPTIONS, optionFor, ceOverrides, type OptionSpec } from './options.js';
-import { emptyLayer, setValue, type ConfigLayer } from './layer.js';
+import { emptyLayer, setValue, setValues, type ConfigLayer } from './layer.js';
+import { fromText, parseText, stringValues, type TextSchema } from './parsers.js';
+import { ANNOTATABLE, BACKOFF_POLICY, ORDERING, OWN_ANNOTATION_PREFIX, SCHEMA, optionFor } from './schema.js';
 
 /**
  * Reads a Knative KafkaSource manifest (sources.knative.dev v1, v1beta1, v1alpha1), including
- * Alibaba Cloud ASK's `k8s.aliyun.com/*` annotations, into a configuration layer.
+ * Alibaba Cloud ASK's `k8s.aliyun.com/*` annotations, into a configuration layer. The manifest's
+ * structure is its own (manifestSchema below); a field that maps to a setting is checked with that
+ * setting's value schema or text parser from the configuration schema (schema.ts).
  */
 
 export const ASK = {
@@ -20,7 +23,7 @@ export const ASK = {
 
 export const KEY_TYPE_LABEL = 'kafkasources.sources.knative.dev/key-type';
 export const DELIVERY_ORDER_ANNOTATION = 'kafka.eventing.knative.dev/delivery.order';
-export const OWN_ANNOTATION_PREFIX = 'kafka-dispatch/';
+export { OWN_ANNOTATION_PREFIX };
 
 export interface SecretLookup {
   /** `<secretsDir>/<name>/<key>` is read first (a Kubernetes secret volume). */
@@ -35,9 +38,12 @@ const stringOrList = z.union([z.string(), z.array(z.string())], {
   error: (issue) => (issue.input === undefined ? 'is required: a list or a comma-separated string' : 'must be a string or a list of strings'),
 });
 const secretValue = z.object({ secretKeyRef: z.object({ name: z.string().min(1), key: z.string().min(1) }).optional() }).loose();
-const isoDuration = z.string().refine((s) => parseIsoDuration(s) !== undefined, {
-  message: 'must be an ISO-8601 duration such as PT0.3S',
-});
+/** KafkaSource durations are ISO-8601 only (Knative's rule); the setting's schema then checks the milliseconds. */
+const isoDuration = (value: z.ZodType<number>) =>
+  fromText(value, parseIsoDuration, { metavar: 'DURATION', expected: 'must be an ISO-8601 duration such as PT0.3S' });
+/** Knative's backoff policies: ours less `fixed`, which only the ASK annotation selects. */
+const knativeBackoffPolicy = BACKOFF_POLICY.exclude(['fixed']);
+const list = (value: z.ZodType<string[], string[]>) => stringOrList.transform(splitList).pipe(value);
 
 const manifestSchema = z.object({
   apiVersion: z.string().refine((v) => API_VERSIONS.includes(v), {
@@ -46,8 +52,8 @@ const manifestSchema = z.object({
   kind: z.literal('KafkaSource', { message: 'must be KafkaSource' }),
   metadata: z
     .object({
-      name: z.string().min(1).optional(),
-      namespace: z.string().min(1).optional(),
+      name: SCHEMA.sourceName.value.optional(),
+      namespace: SCHEMA.sourceNamespace.value.optional(),
       annotations: z.record(z.string(), z.string({ message: 'annotation values must be strings (quote numbers)' })).optional(),
       labels: z.record(z.string(), z.string()).optional(),
     })
@@ -55,19 +61,19 @@ const manifestSchema = z.object({
     .optional(),
   spec: z
     .object({
-      bootstrapServers: stringOrList,
-      topics: stringOrList,
-      consumerGroup: z.string().min(1).optional(),
-      initialOffset: z.enum(['earliest', 'latest']).optional(),
+      bootstrapServers: list(SCHEMA.brokers.value),
+      topics: list(SCHEMA.topics.value),
+      consumerGroup: SCHEMA.groupId.value.optional(),
+      initialOffset: SCHEMA.initialOffset.value.optional(),
       consumers: z.number().int().min(1).optional(),
-      ordering: z.enum(['ordered', 'unordered', 'key']).optional(),
+      ordering: SCHEMA.ordering.value.optional(),
       delivery: z
         .object({
-          retry: z.number().int().min(0).optional(),
-          backoffPolicy: z.enum(['exponential', 'linear']).optional(),
-          backoffDelay: isoDuration.optional(),
-          timeout: isoDuration.optional(),
-          deadLetterSink: z.object({ uri: z.string().optional(), ref: z.unknown().optional() }).loose().optional(),
+          retry: SCHEMA.retry.value.optional(),
+          backoffPolicy: knativeBackoffPolicy.optional(),
+          backoffDelay: isoDuration(SCHEMA.backoffDelayMs.value).optional(),
+          timeout: isoDuration(SCHEMA.requestTimeoutMs.value).optional(),
+          deadLetterSink: z.object({ uri: optionFor('deadLetterSinkUri').text.optional(), ref: z.unknown().optional() }).loose().optional(),
         })
         .loose()
         .optional(),
@@ -84,11 +90,11 @@ const manifestSchema = z.object({
         })
         .loose()
         .optional(),
-      ceOverrides: z.object({ extensions: z.record(z.string(), z.unknown()).optional() }).loose().optional(),
+      ceOverrides: z.object({ extensions: z.record(z.string(), z.unknown()).transform(stringValues).pipe(SCHEMA.ceExtensions.value).optional() }).loose().optional(),
       sink: z
         .object({
-          uri: z.string().optional(),
-          CACerts: z.string().optional(),
+          uri: optionFor('sinkUri').text.optional(),
+          CACerts: optionFor('sinkCaCerts', 'sink-ca-certs').text.optional(),
           ref: z.object({ kind: z.string().optional(), name: z.string().optional() }).loose().optional(),
         })
         .loose()
@@ -99,8 +105,10 @@ const manifestSchema = z.object({
 
 export type KafkaSourceManifest = z.infer<typeof manifestSchema>;
 
-const splitList = (v: string | string[]) =>
-  (Array.isArray(v) ? v : [v]).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
+/** A list or a comma-separated string, or a list of those. */
+function splitList(v: string | string[]): string[] {
+  return (Array.isArray(v) ? v : [v]).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
+}
 
 /** `['metadata','annotations','k8s.aliyun.com/domain']` → `metadata.annotations["k8s.aliyun.com/domain"]`. */
 function fromZodPath(path: PropertyKey[]): string {
@@ -171,10 +179,8 @@ export function resolveSecret(ref: { name: string; key: string }, secrets: Secre
 function applyManifest(m: KafkaSourceManifest, layer: ConfigLayer, secrets: SecretLookup): void {
   const spec = m.spec;
   const annotations = m.metadata?.annotations ?? {};
-  setValue(layer, 'brokers', splitList(spec.bootstrapServers), 'spec.bootstrapServers');
-  setValue(layer, 'topics', splitList(spec.topics), 'spec.topics');
-  if (layer.values.brokers!.length === 0) layer.issues.push({ path: 'spec.bootstrapServers', message: 'must name at least one broker' });
-  if (layer.values.topics!.length === 0) layer.issues.push({ path: 'spec.topics', message: 'must name at least one topic' });
+  setValue(layer, 'brokers', spec.bootstrapServers, 'spec.bootstrapServers');
+  setValue(layer, 'topics', spec.topics, 'spec.topics');
   if (spec.consumerGroup) setValue(layer, 'groupId', spec.consumerGroup, 'spec.consumerGroup');
   else if (m.metadata?.name) setValue(layer, 'groupId', `kafka-dispatch-${m.metadata.namespace ?? 'default'}-${m.metadata.name}`, 'metadata.name');
   if (spec.initialOffset) setValue(layer, 'initialOffset', spec.initialOffset, 'spec.initialOffset');
@@ -182,8 +188,9 @@ function applyManifest(m: KafkaSourceManifest, layer: ConfigLayer, secrets: Secr
   if (m.metadata?.name) setValue(layer, 'sourceName', m.metadata.name, 'metadata.name');
   const orderAnnotation = annotations[DELIVERY_ORDER_ANNOTATION];
   if (orderAnnotation !== undefined) {
-    if (orderAnnotation === 'ordered' || orderAnnotation === 'unordered') setValue(layer, 'ordering', orderAnnotation, `metadata.annotations["${DELIVERY_ORDER_ANNOTATION}"]`);
-    else layer.issues.push({ path: `metadata.annotations["${DELIVERY_ORDER_ANNOTATION}"]`, message: `must be ordered or unordered, got "${orderAnnotation}"` });
+    const parsed = parseText(DELIVERY_ORDER, orderAnnotation);
+    if ('error' in parsed) layer.issues.push({ path: annotationPath(DELIVERY_ORDER_ANNOTATION), message: parsed.error });
+    else setValue(layer, 'ordering', parsed.value, annotationPath(DELIVERY_ORDER_ANNOTATION));
   }
   if (spec.ordering) setValue(layer, 'ordering', spec.ordering, 'spec.ordering');
   if (spec.consumers !== undefined && spec.consumers > 1) {
@@ -195,18 +202,11 @@ function applyManifest(m: KafkaSourceManifest, layer: ConfigLayer, secrets: Secr
     if ('error' in parsed) layer.issues.push({ path: `metadata.labels["${KEY_TYPE_LABEL}"]`, message: parsed.error });
     else setValue(layer, 'keyType', parsed.value, `metadata.labels["${KEY_TYPE_LABEL}"]`);
   }
-  if (spec.ceOverrides?.extensions) {
-    const parsed = ceOverrides(JSON.stringify({ extensions: spec.ceOverrides.extensions }));
-    if ('error' in parsed) layer.issues.push({ path: 'spec.ceOverrides.extensions', message: parsed.error });
-    else setValue(layer, 'ceExtensions', parsed.value, 'spec.ceOverrides.extensions');
-  }
+  if (spec.ceOverrides?.extensions) setValue(layer, 'ceExtensions', spec.ceOverrides.extensions, 'spec.ceOverrides.extensions');
   if (spec.sink?.CACerts) setValue(layer, 'sinkCaCerts', spec.sink.CACerts, 'spec.sink.CACerts');
   applyNet(spec.net, layer, secrets);
-  if (spec.sink?.uri !== undefined) {
-    const parsed = optionFor('sinkUri').parse(spec.sink.uri);
-    if ('error' in parsed) layer.issues.push({ path: 'spec.sink.uri', message: parsed.error });
-    else setValue(layer, 'sinkUri', parsed.value, 'spec.sink.uri');
-  } else if (spec.sink?.ref) {
+  if (spec.sink?.uri !== undefined) setValue(layer, 'sinkUri', spec.sink.uri, 'spec.sink.uri');
+  else if (spec.sink?.ref) {
     layer.warnings.push('spec.sink.ref cannot be resolved outside Kubernetes; set K_SINK (a SinkBinding does) or SINK_URI');
   }
 
@@ -216,14 +216,11 @@ function applyManifest(m: KafkaSourceManifest, layer: ConfigLayer, secrets: Secr
   if (delivery) {
     setValue(layer, 'retry', delivery.retry ?? 0, 'spec.delivery.retry');
     setValue(layer, 'backoffPolicy', delivery.backoffPolicy ?? 'exponential', 'spec.delivery.backoffPolicy');
-    setValue(layer, 'backoffDelayMs', delivery.backoffDelay ? parseIsoDuration(delivery.backoffDelay)! : 200, 'spec.delivery.backoffDelay');
-    setValue(layer, 'requestTimeoutMs', delivery.timeout ? parseIsoDuration(delivery.timeout)! : 600_000, 'spec.delivery.timeout');
+    setValue(layer, 'backoffDelayMs', delivery.backoffDelay ?? 200, 'spec.delivery.backoffDelay');
+    setValue(layer, 'requestTimeoutMs', delivery.timeout ?? 600_000, 'spec.delivery.timeout');
     const dls = delivery.deadLetterSink;
-    if (dls?.uri !== undefined) {
-      const parsed = optionFor('deadLetterSinkUri').parse(dls.uri);
-      if ('error' in parsed) layer.issues.push({ path: 'spec.delivery.deadLetterSink.uri', message: parsed.error });
-      else setValue(layer, 'deadLetterSinkUri', parsed.value, 'spec.delivery.deadLetterSink.uri');
-    } else if (dls?.ref) {
+    if (dls?.uri !== undefined) setValue(layer, 'deadLetterSinkUri', dls.uri, 'spec.delivery.deadLetterSink.uri');
+    else if (dls?.ref) {
       layer.warnings.push('spec.delivery.deadLetterSink.ref cannot be resolved outside Kubernetes; set DEAD_LETTER_SINK');
     }
   }
@@ -233,63 +230,64 @@ function applyManifest(m: KafkaSourceManifest, layer: ConfigLayer, secrets: Secr
 
 const annotationPath = (name: string) => `metadata.annotations["${name}"]`;
 
+/** The text of the annotations that are not options of their own, made from the settings' value schemas. */
+const DELIVERY_ORDER = fromText(ORDERING.exclude(['key']), (text) => text, { metavar: 'ordered|unordered', expected: 'must be ordered or unordered', oneMessage: true });
+const ASK_TEXT = {
+  domain: optionFor('sinkHost').text,
+  reqTimeout: fromText(SCHEMA.requestTimeoutMs.value, parseSeconds, { metavar: 'SECONDS', expected: 'must be a number of seconds above 0 (decimals allowed)', oneMessage: true }),
+  retryInterval: fromText(SCHEMA.backoffDelayMs.value, parseSeconds, { metavar: 'SECONDS', expected: 'must be a number of seconds (decimals allowed)', oneMessage: true }),
+  retryCount: fromText(SCHEMA.retry.value, (text) => (/^\d+$/.test(text.trim()) ? Number(text.trim()) : undefined), { metavar: 'N', expected: 'must be a whole number of retries' }),
+};
+
+type Delivery = NonNullable<KafkaSourceManifest['spec']['delivery']>;
+
 /** ASK's `k8s.aliyun.com/*` annotations; they win over `spec.delivery` field by field, with a warning. */
-function applyAskAnnotations(annotations: Record<string, string>, delivery: { timeout?: string | undefined; backoffDelay?: string | undefined; backoffPolicy?: string | undefined; retry?: number | undefined } | undefined, layer: ConfigLayer): void {
-  const domain = annotations[ASK.domain];
-  if (domain !== undefined) {
-    if (domain.trim()) setValue(layer, 'sinkHost', domain.trim(), annotationPath(ASK.domain));
-    else layer.issues.push({ path: annotationPath(ASK.domain), message: 'must not be empty' });
-  }
-  // The ASK annotations are the more specific of the two styles, so they win field by field.
-  const askSeconds = (name: string, apply: (ms: number) => void, allowZero: boolean) => {
-    const text = annotations[name];
-    if (text === undefined) return;
-    const ms = parseSeconds(text);
-    if (ms === undefined || (!allowZero && ms === 0)) {
-      layer.issues.push({ path: annotationPath(name), message: `must be a number of seconds${allowZero ? '' : ' above 0'} (decimals allowed), got "${text}"` });
-      return;
-    }
-    apply(ms);
+function applyAskAnnotations(annotations: Record<string, string>, delivery: Delivery | undefined, layer: ConfigLayer): void {
+  const read = <T>(name: string, text: TextSchema<T>, apply: (value: T) => void) => {
+    const input = annotations[name];
+    if (input === undefined) return;
+    const parsed = parseText(text, input);
+    if ('error' in parsed) layer.issues.push({ path: annotationPath(name), message: parsed.error });
+    else apply(parsed.value);
   };
+  read(ASK.domain, ASK_TEXT.domain, (host) => setValue(layer, 'sinkHost', host, annotationPath(ASK.domain)));
+  // The ASK annotations are the more specific of the two styles, so they win field by field.
   const overridden: string[] = [];
-  askSeconds(ASK.reqTimeout, (ms) => {
-    if (delivery?.timeout) overridden.push(`${ASK.reqTimeout} over spec.delivery.timeout`);
+  read(ASK.reqTimeout, ASK_TEXT.reqTimeout, (ms) => {
+    if (delivery?.timeout !== undefined) overridden.push(`${ASK.reqTimeout} over spec.delivery.timeout`);
     setValue(layer, 'requestTimeoutMs', ms, annotationPath(ASK.reqTimeout));
-  }, false);
-  askSeconds(ASK.retryInterval, (ms) => {
-    if (delivery?.backoffDelay || delivery?.backoffPolicy) overridden.push(`${ASK.retryInterval} over spec.delivery.backoffPolicy/backoffDelay`);
+  });
+  read(ASK.retryInterval, ASK_TEXT.retryInterval, (ms) => {
+    if (delivery?.backoffDelay !== undefined || delivery?.backoffPolicy !== undefined) overridden.push(`${ASK.retryInterval} over spec.delivery.backoffPolicy/backoffDelay`);
     setValue(layer, 'backoffPolicy', 'fixed', annotationPath(ASK.retryInterval));
     setValue(layer, 'backoffDelayMs', ms, annotationPath(ASK.retryInterval));
-  }, true);
-  const retryCount = annotations[ASK.retryCount];
-  if (retryCount !== undefined) {
-    if (!/^\d+$/.test(retryCount.trim())) {
-      layer.issues.push({ path: annotationPath(ASK.retryCount), message: `must be a whole number of retries, got "${retryCount}"` });
-    } else {
-      if (delivery?.retry !== undefined) overridden.push(`${ASK.retryCount} over spec.delivery.retry`);
-      setValue(layer, 'retry', Number(retryCount.trim()), annotationPath(ASK.retryCount));
-    }
-  }
+  });
+  read(ASK.retryCount, ASK_TEXT.retryCount, (retry) => {
+    if (delivery?.retry !== undefined) overridden.push(`${ASK.retryCount} over spec.delivery.retry`);
+    setValue(layer, 'retry', retry, annotationPath(ASK.retryCount));
+  });
   if (overridden.length > 0) {
     layer.warnings.push(`both spec.delivery and k8s.aliyun.com annotations are set; the annotations win: ${overridden.join('; ')}`);
   }
 }
 
-/** `kafka-dispatch/<flag>` annotations carry the options KafkaSource lacks, parsed like their flag. */
+/** `kafka-dispatch/<flag>` annotations carry the options KafkaSource lacks (those the schema marks annotatable), parsed like their flag. */
 function applyOwnAnnotations(annotations: Record<string, string>, layer: ConfigLayer): void {
   for (const [name, text] of Object.entries(annotations)) {
     if (!name.startsWith(OWN_ANNOTATION_PREFIX)) continue;
     const flag = name.slice(OWN_ANNOTATION_PREFIX.length);
-    const option = (OPTIONS as readonly OptionSpec[]).find((o) => o.flag === flag && o.kafkaSource.startsWith('annotation kafka-dispatch/'));
-    const path = `metadata.annotations["${name}"]`;
+    const option = ANNOTATABLE.find((o) => o.flag === flag);
+    const path = annotationPath(name);
     if (!option) {
-      const known = (OPTIONS as readonly OptionSpec[]).filter((o) => o.kafkaSource.startsWith('annotation kafka-dispatch/')).map((o) => o.flag);
-      layer.issues.push({ path, message: `unknown kafka-dispatch annotation; known: ${known.join(', ')}` });
+      layer.issues.push({ path, message: `unknown kafka-dispatch annotation; known: ${ANNOTATABLE.map((o) => o.flag).join(', ')}` });
       continue;
     }
     const parsed = option.parse(text);
     if ('error' in parsed) layer.issues.push({ path, message: parsed.error });
-    else setValue(layer, option.key, parsed.value, path);
+    else {
+      setValue(layer, option.key, parsed.value, path);
+      if (option.implies) setValues(layer, option.implies, path);
+    }
   }
 }
 

@@ -2,8 +2,8 @@ import { ConfigError, type ConfigIssue } from '../errors.js';
 import { loadEnvLayer } from './env.js';
 import { readKafkaSourceFile } from './kafkasource.js';
 import type { ConfigLayer } from './layer.js';
-import { DEFAULTS, optionFor } from './options.js';
 import { redactUrl } from './redact.js';
+import { DEFAULTS, REQUIRED_SETTINGS, SETTING_KEYS, displayOf, optionFor } from './schema.js';
 import { SECRET_SETTINGS, type PartialSettings, type SettingKey, type Settings } from './settings.js';
 
 export interface ResolvedConfig {
@@ -18,8 +18,6 @@ export interface ResolveInput {
   env?: NodeJS.ProcessEnv;
   flags?: ConfigLayer;
 }
-
-const REQUIRED: SettingKey[] = ['brokers', 'topics', 'sinkUri'];
 
 /**
  * Precedence, lowest first: built-in defaults, the KafkaSource manifest, environment variables,
@@ -48,14 +46,14 @@ export function resolveConfig(input: ResolveInput): ResolvedConfig {
   const failedPaths = new Set(issues.map((i) => i.path));
   // A broken manifest may well hold the missing values: asking for them again would mislead.
   const manifestBroken = input.kafkasource !== undefined && layers[0]!.issues.length > 0;
-  for (const key of manifestBroken ? [] : REQUIRED) {
+  for (const key of manifestBroken ? [] : REQUIRED_SETTINGS) {
     if (values[key] !== undefined) continue;
     const option = optionFor(key);
     // A value that was given but invalid is already reported under its own name.
-    if (option.env.some((e) => failedPaths.has(`env.${e}`)) || failedPaths.has(`--${option.flag}`) || failedPaths.has(option.kafkaSource)) continue;
+    if (option.env.some((e) => failedPaths.has(`env.${e}`)) || failedPaths.has(`--${option.flag}`) || (option.kafkaSource !== undefined && failedPaths.has(option.kafkaSource))) continue;
     issues.push({
       path: key,
-      message: `is required: set ${option.env.join(' or ')}, --${option.flag}${option.kafkaSource !== '-' ? `, or ${option.kafkaSource} in a KafkaSource` : ''}`,
+      message: `is required: set ${option.env.join(' or ')}, --${option.flag}${option.kafkaSource !== undefined ? `, or ${option.kafkaSource} in a KafkaSource` : ''}`,
     });
   }
   checkCombinations(values, origins, issues);
@@ -82,12 +80,14 @@ function checkCombinations(values: PartialSettings, origins: Partial<Record<Sett
 
 /** The configuration as `validate` prints it: secrets replaced, credentials in URLs masked. */
 export function redactSettings(settings: Settings): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...settings, sinkUri: redactUrl(settings.sinkUri) };
-  if (settings.deadLetterSinkUri) out.deadLetterSinkUri = redactUrl(settings.deadLetterSinkUri);
-  for (const key of SECRET_SETTINGS) if (out[key] !== undefined) out[key] = '[redacted]';
-  for (const key of ['tlsCaCert', 'tlsCert', 'sinkCaCerts', 'sinkClientCert'] as const) {
-    if (settings[key]) out[key] = `(PEM, ${settings[key]!.length} bytes)`;
+  const out: Record<string, unknown> = { ...settings };
+  for (const key of SETTING_KEYS) {
+    const value = settings[key];
+    const { display } = displayOf(key);
+    if (display === 'url' && typeof value === 'string' && value) out[key] = redactUrl(value);
+    if (display === 'pem' && typeof value === 'string' && value) out[key] = `(PEM, ${value.length} bytes)`;
   }
+  for (const key of SECRET_SETTINGS) if (out[key] !== undefined) out[key] = '[redacted]';
   return out;
 }
 

@@ -265,6 +265,34 @@ describe('ASK annotations', () => {
   });
 });
 
+describe('kafka-dispatch/<flag> annotations and the other fields that map to a setting', () => {
+  it('the options the schema marks annotatable are read from annotations, parsed like their flag', () => {
+    const layer = parseKafkaSource(manifest({ annotations: { 'kafka-dispatch/max-in-flight': '16', 'kafka-dispatch/format': 'RAW', 'kafka-dispatch/max-record-age': 'PT1M' } }));
+    expect(layer.issues).toEqual([]);
+    expect(layer.values).toMatchObject({ maxInFlight: 16, format: 'raw', maxRecordAgeMs: 60_000 });
+    expect(layer.origins.maxInFlight).toBe(annotation('kafka-dispatch/max-in-flight'));
+  });
+
+  it('an option that is not annotatable is an unknown annotation, listing the known ones', () => {
+    const layer = parseKafkaSource(manifest({ annotations: { 'kafka-dispatch/sink': 'http://x/' } }));
+    expect(layer.issues.map((i) => i.path)).toEqual([annotation('kafka-dispatch/sink')]);
+    expect(layer.issues[0]!.message).toContain('known: max-in-flight, max-in-flight-per-partition, format');
+  });
+
+  it('ceOverrides.extensions become string attributes; sink.uri is normalised like --sink', () => {
+    const layer = parseKafkaSource(manifest({ spec: '  ceOverrides: {extensions: {team: ai, tier: 2}}\n' }).replace('http://sink.example/', 'http://sink.example'));
+    expect(layer.issues).toEqual([]);
+    expect(layer.values.ceExtensions).toEqual({ team: 'ai', tier: '2' });
+    expect(layer.values.sinkUri).toBe('http://sink.example/');
+  });
+
+  it('the delivery.order annotation takes ordered or unordered, not key', () => {
+    expect(parseKafkaSource(manifest({ annotations: { 'kafka.eventing.knative.dev/delivery.order': 'unordered' } })).values.ordering).toBe('unordered');
+    const bad = parseKafkaSource(manifest({ annotations: { 'kafka.eventing.knative.dev/delivery.order': 'key' } }));
+    expect(bad.issues).toEqual([{ path: annotation('kafka.eventing.knative.dev/delivery.order'), message: 'must be ordered or unordered, got "key"' }]);
+  });
+});
+
 describe('manifest errors name their field', () => {
   it.each([
     ['wrong apiVersion', 'apiVersion', manifest({ apiVersion: 'sources.knative.dev/v2' })],
@@ -279,6 +307,13 @@ describe('manifest errors name their field', () => {
     ['bad backoffDelay', 'spec.delivery.backoffDelay', manifest({ spec: '  delivery: {backoffDelay: 300ms}\n' })],
     ['bad timeout', 'spec.delivery.timeout', manifest({ spec: '  delivery: {timeout: PT}\n' })],
     ['sink uri not http', 'spec.sink.uri', manifest().replace('http://sink.example/', 'ftp://sink.example/')],
+    // Fields that map to a setting are checked with that setting's schema.
+    ['zero timeout', 'spec.delivery.timeout', manifest({ spec: '  delivery: {timeout: PT0S}\n' })],
+    ['retry above the limit', 'spec.delivery.retry', manifest({ spec: '  delivery: {retry: 2000000}\n' })],
+    ['dead-letter sink not http', 'spec.delivery.deadLetterSink.uri', manifest({ spec: '  delivery: {deadLetterSink: {uri: "ftp://dls/"}}\n' })],
+    ['CACerts not PEM', 'spec.sink.CACerts', manifest().replace('    uri: http://sink.example/\n', '    uri: http://sink.example/\n    CACerts: /etc/ca.pem\n')],
+    ['ceOverrides extension name', 'spec.ceOverrides.extensions', manifest({ spec: '  ceOverrides: {extensions: {Team: x}}\n' })],
+    ['kafka-dispatch annotation out of range', annotation('kafka-dispatch/max-in-flight'), manifest({ annotations: { 'kafka-dispatch/max-in-flight': '0' } })],
     ['annotation not a number', annotation(ASK.reqTimeout), manifest({ annotations: { [ASK.reqTimeout]: 'abc' } })],
     ['invalid YAML', 'manifest', 'spec: [unclosed\nkind: x: y\n'],
   ])('%s → %s', (_name, path, text) => {
