@@ -4,7 +4,9 @@ import { loadEnvLayer } from '../config/env.js';
 import { DEFAULTS, optionFor } from '../config/options.js';
 import type { InitialOffset } from '../config/settings.js';
 import { createKafka } from '../source/kafka-client.js';
-import { LagReader, oldestUnconsumedTimestamps, partitionKey, type GroupLag } from '../telemetry/lag.js';
+import { partitionId } from '../source/record.js';
+import { LagReader, oldestUnconsumedTimestamps, type GroupLag } from '../telemetry/lag.js';
+import { withTimeout } from '../util/timers.js';
 import { createLogger } from '../telemetry/logger.js';
 import { renderEntries, settingEntry } from './help.js';
 
@@ -199,7 +201,7 @@ async function measure(kafka: Kafka, reader: LagReader, options: LagOptions): Pr
     if (!start) continue;
     if (start.offset >= p.endOffset) p.lagSeconds = 0;
     else {
-      const ts = timestamps.get(partitionKey(p.topic, p.partition));
+      const ts = timestamps.get(partitionId(p.topic, p.partition));
       if (ts !== undefined) p.lagSeconds = Math.max(0, Math.round(now - ts) / 1000);
     }
   }
@@ -235,12 +237,4 @@ export function formatTable(lag: GroupLag): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ') + '\n';
   return line(header) + rows.map(line).join('');
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(message)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

@@ -1,5 +1,8 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
+import { silenceKafkajsTimerWarning } from './node-warnings.js';
+
+silenceKafkajsTimerWarning();
 
 const USAGE = `usage: kafka-dispatch <command> [options]
 

@@ -52,8 +52,6 @@ export interface GroupLag {
   total: number;
 }
 
-/** @deprecated The old name of `partitionId` (src/source/record.ts), kept while src/cli/lag.ts imports it. */
-export const partitionKey = partitionId;
 
 export class LagReader {
   constructor(private readonly admin: Admin) {}

@@ -118,7 +118,7 @@ spec:
     const env = { KAFKA_CREDS_USER: 'dispatcher', KAFKA_CREDS_PASSWORD: password, KAFKA_CREDS_MECHANISM: 'PLAIN', SECRETS_DIR: join(dir, 'none') };
     const validate = await runCli(['validate', '--kafkasource', manifest], env);
     expect(validate.code).toBe(0);
-    expect(validate.stdout).toContain('saslPassword');
+    expect(validate.stdout).toContain('KAFKA_SASL_PASSWORD');
     expect(validate.stdout).toContain('[redacted]');
     expect(validate.stdout + validate.stderr).not.toContain(password);
     const json = await runCli(['validate', '--kafkasource', manifest, '--json'], env);
