@@ -62,7 +62,7 @@ describe('validate output', () => {
     expect(text).not.toContain('hunter2');
     expect(text).not.toContain('tok123');
     expect(rowOf(text, 'KAFKA_SASL_PASSWORD (--sasl-password)')).toMatch(/ \[redacted\] {2}\[env\.KAFKA_SASL_PASSWORD\]$/);
-    expect(rowOf(text, 'K_SINK / SINK_URI (--sink)')).toContain('http://user:***@sink.example/predict?token=***&query=music');
+    expect(rowOf(text, 'K_SINK / SINK_URI (--sink)')).toContain('http://REDACTED:REDACTED@sink.example/predict?token=REDACTED&query=music');
   });
 });
 
@@ -89,7 +89,7 @@ describe('kafka-dispatch validate', () => {
       backoffDelayMs: 300,
       ceExtensions: { team: 'ai' },
       saslPassword: '[redacted]',
-      sinkUri: 'http://user:***@sink.example/predict?token=***&query=music',
+      sinkUri: 'http://REDACTED:REDACTED@sink.example/predict?token=REDACTED&query=music',
     });
     expect(origins).toMatchObject({ brokers: 'env.KAFKA_BROKERS', requestTimeoutMs: 'default', ceExtensions: '--ce-overrides' });
     expect(stdout).not.toContain(PASSWORD);
