@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { IMAGE_NODE_OPTIONS } from '../../src/bench/lib.js';
+import { IMAGE_NODE_OPTIONS } from '../../bench/lib.js';
 import { OPTIONS } from '../../src/config/options.js';
 import { ROOT } from '../helpers/cli.js';
 

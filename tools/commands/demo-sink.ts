@@ -7,7 +7,7 @@
  * DEMO_SINK_QUEUE_DEPTH. Exit codes: 0 after a signal, 2 on invalid arguments.
  */
 import { parseArgs } from 'node:util';
-import { createLogger } from '../telemetry/logger.js';
+import { createLogger } from '../../src/index.js';
 import { startDemoSink, type DemoSinkOptions } from '../demo/sink-server.js';
 
 export interface DemoSinkCommandIo {

@@ -1,8 +1,7 @@
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { LocalBroker, tailFile, type LocalBrokerOptions } from '../broker/local-broker.js';
-import { DispatchError } from '../errors.js';
-import { createLogger } from '../telemetry/logger.js';
+import { createLogger, DispatchError } from '../../src/index.js';
 
 const USAGE = `usage: kafka-dispatch kafka <start|stop|status|logs> [options]
 

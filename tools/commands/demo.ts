@@ -2,12 +2,9 @@ import { parseArgs } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
 import { LocalBroker } from '../broker/local-broker.js';
 import { waitForKafka } from '../broker/wait.js';
-import { DEFAULTS } from '../config/options.js';
-import type { Settings } from '../config/settings.js';
+import { createLogger, DEFAULTS, startDispatcher, type RunningDispatcher, type Settings } from '../../src/index.js';
 import { produceLoad } from '../demo/load.js';
 import { startDemoSink } from '../demo/sink-server.js';
-import { startDispatcher, type RunningDispatcher } from '../main.js';
-import { createLogger } from '../telemetry/logger.js';
 
 const USAGE = `usage: kafka-dispatch demo [--rate N] [--duration S] [--partitions N] [--latency-ms N]
                           [--concurrency N] [--ordering ordered|unordered|key] [--keep-broker]
