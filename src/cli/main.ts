@@ -9,9 +9,6 @@ const USAGE = `usage: kafka-dispatch <command> [options]
 commands:
   run         consume Kafka topics and dispatch every record to the sink (the production process)
   validate    check the configuration and print it resolved, secrets redacted; exit 2 when invalid
-  demo        local broker + demo sink + dispatcher + a short load, with live progress (npm start)
-  demo-sink   the demo inference service: GET|POST /predict?query=... answers an intent label
-  kafka       a local Apache Kafka broker without Docker: start | stop | status | logs
   lag         a consumer group's lag per partition with KEDA's rules (like kafka-consumer-groups --describe)
 
 run 'kafka-dispatch <command> --help' for the options of a command; every configuration option is
@@ -24,12 +21,6 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./run.js')).runCommand(rest);
     case 'validate':
       return (await import('./validate.js')).validateCommand(rest);
-    case 'demo':
-      return (await import('./demo.js')).demoCommand(rest);
-    case 'demo-sink':
-      return (await import('./demo-sink.js')).demoSinkCommand(rest);
-    case 'kafka':
-      return (await import('./kafka.js')).kafkaCommand(rest);
     case 'lag': return (await import('./lag.js')).lagCommand(rest);
     case '--version':
     case 'version': {

@@ -2,14 +2,15 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { IMAGE_NODE_OPTIONS } from '../../src/bench/lib.js';
+import { IMAGE_NODE_OPTIONS } from '../../bench/lib.js';
 import { OPTIONS } from '../../src/config/options.js';
 import { ROOT } from '../helpers/cli.js';
+import { readDockerfile } from '../helpers/dockerfile.js';
 
 // No Docker engine here: the compose file is checked against what the code reads instead of run.
 interface Service {
   image?: string;
-  build?: unknown;
+  build?: string | { context: string; target?: string };
   command?: string[];
   environment?: Record<string, string>;
   ports?: string[];
@@ -45,15 +46,20 @@ describe('docker-compose.yml', () => {
 
   it('gives the demo sink only variables it reads, and builds both from the repository Dockerfile', () => {
     const sink = compose.services['demo-sink']!;
-    expect(sink.command).toEqual(['demo-sink']);
+    // The demo sink is tooling: the Dockerfile's `tools` stage, started from build/.
+    expect(sink.build).toEqual({ context: '.', target: 'tools' });
+    expect(sink.command).toEqual(['node', 'build/tools/cli.js', 'demo-sink']);
     for (const name of Object.keys(sink.environment ?? {})) expect(DEMO_SINK_ENV, `demo-sink env ${name}`).toContain(name);
     expect(sink.ports).toContain(`${sink.environment!.PORT}:${sink.environment!.PORT}`);
-    expect(sink.build).toBe('.');
+    // The default target: the runtime stage, the product.
     expect(compose.services.dispatcher!.build).toBe('.');
-    const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
-    expect(dockerfile).toContain('ENTRYPOINT ["node", "dist/cli/main.js"]');
-    expect(dockerfile).toContain('ENV HOST=0.0.0.0');
+    // Two images from two stages must not share a tag.
+    expect(sink.image).not.toBe(compose.services.dispatcher!.image);
+    const stages = readDockerfile();
+    const env = (name: string) => stages.find((s) => s.name === name)!.instructions.filter((i) => i.op === 'ENV').map((i) => i.args);
+    expect(stages.at(-1)!.instructions).toContainEqual({ op: 'ENTRYPOINT', args: '["node", "dist/cli/main.js"]' });
+    expect(env('tools')).toContain('HOST=0.0.0.0');
     // The benchmark measures memory with the image's heap cap: they must agree.
-    expect(dockerfile).toContain(`ENV NODE_OPTIONS=${IMAGE_NODE_OPTIONS}`);
+    expect(env('runtime')).toContain(`NODE_OPTIONS=${IMAGE_NODE_OPTIONS}`);
   });
 });

@@ -26,6 +26,8 @@ describe('deploy/', () => {
     const ksvc = docs('inference-ksvc.yaml')[0]!;
     expect(binding.spec.sink.ref.name).toBe(ksvc.metadata.name);
     expect(ksvc.spec.template.spec.containerConcurrency).toBe(2);
+    // The demo sink is tooling: the image's `tools` stage, started from build/.
+    expect(ksvc.spec.template.spec.containers[0].command).toEqual(['node', 'build/tools/cli.js', 'demo-sink']);
     const container = dispatcher.spec.template.spec.containers[0];
     expect(container.livenessProbe.httpGet.path).toBe('/healthz');
     expect(container.readinessProbe.httpGet.path).toBe('/readyz');

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { LocalBroker } from '../../src/broker/local-broker.js';
+import { LocalBroker } from '../../tools/broker/local-broker.js';
 import { startRecordingSink } from '../helpers/recording-sink.js';
 import { startTestDispatcher, type TestDispatcher } from '../helpers/dispatcher.js';
 import { waitFor } from '../helpers/wait-for.js';

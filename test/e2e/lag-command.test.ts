@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
 import { Kafka, logLevel, type Consumer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LocalBroker } from '../../src/broker/local-broker.js';
+import { LocalBroker } from '../../tools/broker/local-broker.js';
 import type { GroupLag, PartitionLag } from '../../src/telemetry/lag.js';
 import { runCli, startCli, type CliProcess } from '../helpers/cli.js';
 import { brokers, createTopic, disconnectKafka, produce } from '../helpers/kafka.js';

@@ -3,6 +3,8 @@ import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+/** The developer tools' CLI (demo, demo-sink, kafka), built by `npm run build:tools`. */
+export const TOOLS_CLI = fileURLToPath(new URL('../../build/tools/cli.js', import.meta.url));
 
 export interface CliProcess {
   child: ChildProcess;
@@ -26,12 +28,21 @@ export function startCli(args: string[], env: Record<string, string | undefined>
   return { child, stdout: () => out, stderr: () => err, exited };
 }
 
-export async function runCli(args: string[], env: Record<string, string | undefined> = {}, timeoutMs = 60_000) {
-  const cli = startCli(args, env);
+export async function runCli(args: string[], env: Record<string, string | undefined> = {}, timeoutMs = 60_000, command?: string[]) {
+  const cli = startCli(args, env, command);
   const timer = setTimeout(() => cli.child.kill('SIGKILL'), timeoutMs);
   const code = await cli.exited;
   clearTimeout(timer);
   return { code, stdout: cli.stdout(), stderr: cli.stderr() };
+}
+
+/** Runs the built tools CLI (`npm test` builds it first): `node build/tools/cli.js ...args`. */
+export function startToolsCli(args: string[], env: Record<string, string | undefined> = {}): CliProcess {
+  return startCli(args, env, [process.execPath, TOOLS_CLI]);
+}
+
+export function runToolsCli(args: string[], env: Record<string, string | undefined> = {}, timeoutMs = 60_000) {
+  return runCli(args, env, timeoutMs, [process.execPath, TOOLS_CLI]);
 }
 
 /** The environment without anything that configures the dispatcher, so each test says what it sets. */

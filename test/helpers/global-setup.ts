@@ -1,6 +1,6 @@
 import type { TestProject } from 'vitest/node';
-import { LocalBroker } from '../../src/broker/local-broker.js';
-import { waitForKafka } from '../../src/broker/wait.js';
+import { LocalBroker } from '../../tools/broker/local-broker.js';
+import { waitForKafka } from '../../tools/broker/wait.js';
 import { createLogger } from '../../src/telemetry/logger.js';
 
 declare module 'vitest' {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll } from 'vitest';
-import { LocalBroker, type LocalBrokerOptions } from '../../src/broker/local-broker.js';
+import { LocalBroker, type LocalBrokerOptions } from '../../tools/broker/local-broker.js';
 import { startRecordingSink, type RecordingSink } from './recording-sink.js';
 
 /**

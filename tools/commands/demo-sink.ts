@@ -1,5 +1,5 @@
 /**
- * `kafka-dispatch demo-sink [--port N] [--host H] [--latency-ms N] [--latency-jitter-ms N]
+ * `node build/tools/cli.js demo-sink [--port N] [--host H] [--latency-ms N] [--latency-jitter-ms N]
  *                           [--concurrency N] [--queue-depth N]`
  *
  * Runs the demo inference sink until SIGINT/SIGTERM. Each flag falls back to an environment
@@ -7,7 +7,7 @@
  * DEMO_SINK_QUEUE_DEPTH. Exit codes: 0 after a signal, 2 on invalid arguments.
  */
 import { parseArgs } from 'node:util';
-import { createLogger } from '../telemetry/logger.js';
+import { createLogger } from '../../src/index.js';
 import { startDemoSink, type DemoSinkOptions } from '../demo/sink-server.js';
 
 export interface DemoSinkCommandIo {
@@ -20,10 +20,18 @@ export interface DemoSinkCommandIo {
   stderr?: { write(text: string): unknown };
 }
 
-const USAGE = `usage: kafka-dispatch demo-sink [--port N] [--host H] [--latency-ms N] [--latency-jitter-ms N]
-                                 [--concurrency N] [--queue-depth N]
-  env fallbacks: PORT, HOST, DEMO_SINK_LATENCY_MS, DEMO_SINK_LATENCY_JITTER_MS,
-                 DEMO_SINK_CONCURRENCY, DEMO_SINK_QUEUE_DEPTH
+const USAGE = `usage: node build/tools/cli.js demo-sink [options]   (npm run demo-sink -- [options])
+
+The demo inference service until SIGINT/SIGTERM: GET|POST /predict?query=... answers an intent label.
+
+options (each falls back to an environment variable):
+  --port N               TCP port, 0 = any free one (default $PORT or 8080)
+  --host H               interface to bind (default $HOST or 127.0.0.1)
+  --latency-ms N         time per /predict request (default $DEMO_SINK_LATENCY_MS or 0)
+  --latency-jitter-ms N  ± jitter on that time (default $DEMO_SINK_LATENCY_JITTER_MS or 0)
+  --concurrency N        requests handled at once, 0 = unlimited (default $DEMO_SINK_CONCURRENCY or 0)
+  --queue-depth N        requests waiting for a slot before 503 (default $DEMO_SINK_QUEUE_DEPTH or 10 × concurrency)
+  -h, --help             this text
 `;
 
 interface NumericSetting {

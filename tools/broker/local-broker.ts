@@ -16,8 +16,7 @@ import { createServer } from 'node:net';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { EnvironmentError } from '../errors.js';
-import type { Logger } from '../telemetry/logger.js';
+import { EnvironmentError, type Logger } from '../../src/index.js';
 import { probeKafkaPort, waitForKafka } from './wait.js';
 
 /** The Apache Kafka release the local broker runs (checked with kafkajs 2.2.4). */

@@ -1,7 +1,7 @@
 import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Kafka, logLevel } from 'kafkajs';
-import { EnvironmentError } from '../errors.js';
+import { EnvironmentError } from '../../src/index.js';
 
 export interface WaitForKafkaOptions {
   /**

@@ -1,8 +1,8 @@
 import { describe, it, expect, afterEach } from 'vitest';
 import { Writable } from 'node:stream';
 import { Agent, request } from 'undici';
-import { createLogger } from '../../src/telemetry/logger.js';
-import { startDemoSink, type DemoSink, type DemoSinkOptions } from '../../src/demo/sink-server.js';
+import { createLogger } from '../../../src/telemetry/logger.js';
+import { startDemoSink, type DemoSink, type DemoSinkOptions } from '../../../tools/demo/sink-server.js';
 
 const silent = createLogger({ level: 'silent', destination: new Writable({ write: (_c, _e, cb) => cb() }) });
 

@@ -2,18 +2,27 @@ import { parseArgs } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
 import { LocalBroker } from '../broker/local-broker.js';
 import { waitForKafka } from '../broker/wait.js';
-import { DEFAULTS } from '../config/options.js';
-import type { Settings } from '../config/settings.js';
+import { createLogger, DEFAULTS, startDispatcher, type RunningDispatcher, type Settings } from '../../src/index.js';
 import { produceLoad } from '../demo/load.js';
 import { startDemoSink } from '../demo/sink-server.js';
-import { startDispatcher, type RunningDispatcher } from '../index.js';
-import { createLogger } from '../telemetry/logger.js';
 
-const USAGE = `usage: kafka-dispatch demo [--rate N] [--duration S] [--partitions N] [--latency-ms N]
-                          [--concurrency N] [--ordering ordered|unordered|key] [--keep-broker]
-  Starts a local Kafka broker (unless KAFKA_BROKERS is set), the demo sink, the dispatcher and a load
-  of N messages a second for S seconds in the article's shape; prints progress and a summary.
-  env: KAFKA_BROKERS, DEMO_RATE, DEMO_DURATION, LOG_LEVEL (default warn here)`;
+const USAGE = `usage: node build/tools/cli.js demo [options]        (npm start -- [options])
+
+Starts a local Kafka broker (unless KAFKA_BROKERS is set), the demo sink, the dispatcher and a load
+of N messages a second for S seconds in the article's shape; prints progress and a summary.
+
+options:
+  --rate N              messages produced per second (default $DEMO_RATE or 20)
+  --duration S          seconds of load (default $DEMO_DURATION or 5)
+  --partitions N        partitions of the demo topic (default 3)
+  --latency-ms N        the demo sink's time per request (default 50)
+  --concurrency N       requests the demo sink handles at once, 0 = unlimited (default 2)
+  --ordering MODE       ordered | unordered | key (default ordered)
+  --keep-broker         leave the local broker running afterwards (default: stop it if started here)
+  -h, --help            this text
+
+env: KAFKA_BROKERS (a running broker instead of the local one), DEMO_RATE, DEMO_DURATION,
+     LOG_LEVEL (default warn here)`;
 
 interface DemoOptions {
   rate: number;
@@ -74,8 +83,12 @@ function parseDemoArgs(argv: string[], env: NodeJS.ProcessEnv): DemoOptions | st
 export async function demoCommand(argv: string[]): Promise<number> {
   const parsed = parseDemoArgs(argv, process.env);
   if (typeof parsed === 'string') {
-    process.stderr.write(parsed ? `kafka-dispatch demo: ${parsed}\n${USAGE}\n` : `${USAGE}\n`);
-    return parsed ? 2 : 0;
+    if (!parsed) {
+      process.stdout.write(`${USAGE}\n`);
+      return 0;
+    }
+    process.stderr.write(`kafka-dispatch demo: ${parsed}\n${USAGE}\n`);
+    return 2;
   }
   const options = parsed;
   const out = (line: string) => process.stdout.write(`${line}\n`);

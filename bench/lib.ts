@@ -3,17 +3,13 @@
  * raw HTTP limits, the dispatcher in-process and as a child process, RSS sampling.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel, type Admin, type Message, type Producer } from 'kafkajs';
 import { Pool } from 'undici';
-import { DEFAULTS } from '../config/options.js';
-import type { Ordering, Settings } from '../config/settings.js';
-import { encodeCloudEvent } from '../dispatch/cloudevents.js';
-import { startDispatcher } from '../index.js';
-import { createLogger } from '../telemetry/logger.js';
+import { createLogger, DEFAULTS, encodeCloudEvent, startDispatcher, type Ordering, type Settings } from '../src/index.js';
 
 /** What the Dockerfile sets as NODE_OPTIONS; a test keeps the two equal. */
 export const IMAGE_NODE_OPTIONS = '--max-old-space-size=192';
@@ -398,8 +394,13 @@ export class DispatcherProcess {
     return this.child.exitCode === null && this.child.signalCode === null;
   }
 
+  /**
+   * Runs the product as it ships: dist/cli/main.js (`npm run build`; `npm run bench` builds it), from
+   * build/bench/lib.js two levels up.
+   */
   static start(env: Record<string, string>, nodeArgs: string[] = []): DispatcherProcess {
-    const cli = fileURLToPath(new URL('../cli/main.js', import.meta.url));
+    const cli = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+    if (!existsSync(cli)) throw new Error(`${cli} is missing: run \`npm run build\` first (npm run bench does)`);
     const child = spawn(process.execPath, [...nodeArgs, cli, 'run'], {
       env: { ...process.env, METRICS_PORT: '0', LOG_LEVEL: 'warn', LOG_FORMAT: 'json', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

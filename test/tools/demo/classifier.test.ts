@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
-import { classify, INTENT_LABELS, UNKNOWN_INTENT, tokenize } from '../../src/demo/classifier.js';
-import { CORPUS } from '../../src/demo/corpus.js';
+import { classify, INTENT_LABELS, UNKNOWN_INTENT, tokenize } from '../../../tools/demo/classifier.js';
+import { CORPUS } from '../../../tools/demo/corpus.js';
 
 /** Queries that are not in the corpus; the first is the article's `GET /predict?query=music`. */
 const QUERIES: ReadonlyArray<[query: string, intent: string]> = [

@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { request } from 'undici';
-import { demoSinkCommand } from '../../src/cli/demo-sink.js';
+import { demoSinkCommand } from '../../../tools/commands/demo-sink.js';
 
 function capture(): { write(text: string): boolean; text: () => string } {
   let buf = '';

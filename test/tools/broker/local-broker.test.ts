@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Kafka, logLevel } from 'kafkajs';
-import { LocalBroker, processAlive } from '../../src/broker/local-broker.js';
-import { isPortOpen, probeKafkaPort, waitForKafka } from '../../src/broker/wait.js';
-import { EnvironmentError } from '../../src/errors.js';
+import { LocalBroker, processAlive } from '../../../tools/broker/local-broker.js';
+import { isPortOpen, probeKafkaPort, waitForKafka } from '../../../tools/broker/wait.js';
+import { EnvironmentError } from '../../../src/errors.js';
 
 // Its own broker, apart from the one the global setup shares (KD_TEST_BROKER_PORT, 29092).
 const PORT = Number(process.env.KD_TEST_OWN_BROKER_PORT ?? 29192);

@@ -1,10 +1,9 @@
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { LocalBroker, tailFile, type LocalBrokerOptions } from '../broker/local-broker.js';
-import { DispatchError } from '../errors.js';
-import { createLogger } from '../telemetry/logger.js';
+import { createLogger, DispatchError } from '../../src/index.js';
 
-const USAGE = `usage: kafka-dispatch kafka <start|stop|status|logs> [options]
+const USAGE = `usage: node build/tools/cli.js kafka <start|stop|status|logs> [options]   (npm run kafka -- ...)
 
 Runs a local single-node Apache Kafka broker (KRaft) without Docker; needs Java 17+ and, on the
 first run only, Maven to download the Kafka jars.
@@ -18,6 +17,8 @@ options:
   --port N              client port (default $KAFKA_LOCAL_PORT or 9092; controller port = N+1,
                         or $KAFKA_LOCAL_CONTROLLER_PORT)
   --cache-dir DIR       jars and broker state (default $KAFKA_DISPATCH_CACHE or ~/.cache/kafka-dispatch)
+  -n, --lines N         logs: lines to print (default 100)
+  -f, --follow          logs: keep following the log (default off)
   -h, --help            this text`;
 
 function follow(file: string, from: number): Promise<number> {
@@ -53,7 +54,7 @@ function follow(file: string, from: number): Promise<number> {
   });
 }
 
-/** `kafka-dispatch kafka start|stop|status|logs [--port N] [--cache-dir DIR]`; resolves to the exit code. */
+/** `node build/tools/cli.js kafka start|stop|status|logs [--port N] [--cache-dir DIR]`; resolves to the exit code. */
 export async function kafkaCommand(argv: string[]): Promise<number> {
   let parsed;
   try {

@@ -15,7 +15,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createLogger, type Logger } from '../telemetry/logger.js';
+import { createLogger, type Logger } from '../../src/index.js';
 import { classify } from './classifier.js';
 
 export interface DemoSinkOptions {

@@ -13,9 +13,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Admin, Kafka, Producer } from 'kafkajs';
-import { KAFKA_VERSION, LocalBroker } from '../broker/local-broker.js';
-import { DEFAULTS } from '../config/options.js';
-import type { Ordering } from '../config/settings.js';
+import { DEFAULTS, type Ordering } from '../src/index.js';
+import { KAFKA_VERSION, LocalBroker } from '../tools/broker/local-broker.js';
 import {
   benchSettings,
   consumerLimit,
