@@ -15,7 +15,11 @@ const now = () => performance.timeOrigin + performance.now();
 let count = 0;
 let latencies: number[] = [];
 
-const kafka = new Kafka({ clientId: 'kd-bench-consumer', brokers: (process.env.BENCH_BROKERS ?? '').split(','), logLevel: logLevel.NOTHING });
+const kafka = new Kafka({
+  clientId: 'kd-bench-consumer',
+  brokers: (process.env.BENCH_BROKERS ?? '').split(','),
+  logLevel: logLevel.NOTHING,
+});
 const consumer = kafka.consumer({
   groupId: process.env.BENCH_GROUP ?? 'kd-bench-consumer',
   sessionTimeout: 30_000,
@@ -33,7 +37,8 @@ const server = createServer((req, res) => {
     latencies = [];
   } else if (url.pathname === '/stats') {
     const sorted = Float64Array.from(latencies).sort();
-    const at = (q: number) => (sorted.length > 0 ? sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]! : null);
+    const at = (q: number) =>
+      sorted.length > 0 ? sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]! : null;
     body = { count, latencyCount: sorted.length, p50: at(0.5), p90: at(0.9), p99: at(0.99), max: at(1) };
   }
   const text = JSON.stringify(body);

@@ -147,7 +147,7 @@ export async function prefill(producer: Producer, options: PrefillOptions): Prom
   // At most ~768 KB per partition per request (the broker refuses batches over message.max.bytes,
   // 1 MB by default), at most ~4 MB per request, at most 4 requests in flight.
   const perRecord = options.size + 80;
-  const perSend = Math.max(1, Math.min(20_000, Math.floor((Math.min(4 * 1024 * 1024, options.partitions * 768 * 1024)) / perRecord)));
+  const perSend = Math.max(1, Math.min(20_000, Math.floor(Math.min(4 * 1024 * 1024, options.partitions * 768 * 1024) / perRecord)));
   const inFlight = new Set<Promise<unknown>>();
   for (let first = 0; first < options.records; first += perSend) {
     const count = Math.min(perSend, options.records - first);
@@ -179,7 +179,15 @@ export interface Throughput {
   startupSeconds?: number;
 }
 
-function throughput(records: number, complete: boolean, startMs: number, endMs: number, cpu0: number, cpu1: number, startupSeconds?: number): Throughput {
+function throughput(
+  records: number,
+  complete: boolean,
+  startMs: number,
+  endMs: number,
+  cpu0: number,
+  cpu1: number,
+  startupSeconds?: number,
+): Throughput {
   const seconds = Math.max(1e-6, (endMs - startMs) / 1000);
   return {
     records,
@@ -269,12 +277,23 @@ export function sampleRequest(size: number, topic = 'kd-bench'): { headers: Reco
  * Raw undici: POSTs of the dispatcher's request (CloudEvent headers, `size`-byte body) from a `Pool`
  * with `connections` keep-alive connections, `concurrency` requests at a time, response bodies read.
  */
-export async function httpLimit(url: string, options: { requests: number; size: number; connections: number; concurrency: number; capMs: number }): Promise<Throughput> {
+export async function httpLimit(
+  url: string,
+  options: { requests: number; size: number; connections: number; concurrency: number; capMs: number },
+): Promise<Throughput> {
   const target = new URL(url);
   const pool = new Pool(target.origin, { connections: options.connections, keepAliveTimeout: 30_000 });
   const { headers, body } = sampleRequest(options.size);
   const one = async () => {
-    const response = await pool.request({ origin: target.origin, path: target.pathname, method: 'POST', headers, body, headersTimeout: 0, bodyTimeout: 0 });
+    const response = await pool.request({
+      origin: target.origin,
+      path: target.pathname,
+      method: 'POST',
+      headers,
+      body,
+      headersTimeout: 0,
+      bodyTimeout: 0,
+    });
     for await (const _chunk of response.body) {
       // drained, as the sender does
     }
@@ -303,7 +322,13 @@ export async function httpLimit(url: string, options: { requests: number; size: 
 }
 
 /** Settings for a benchmark dispatcher: the defaults, a fresh group, the bench broker and sink. */
-export function benchSettings(brokers: string[], topic: string, sinkUrl: string, ordering: Ordering, overrides: Partial<Settings> = {}): Settings {
+export function benchSettings(
+  brokers: string[],
+  topic: string,
+  sinkUrl: string,
+  ordering: Ordering,
+  overrides: Partial<Settings> = {},
+): Settings {
   return {
     ...DEFAULTS,
     brokers,

@@ -191,7 +191,8 @@ function parse(argv: string[]): { params: Params; brokers: string | undefined; p
 // Formatting.
 
 const int = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : 'n/a');
-const fixed = (n: number | null | undefined, digits = 1) => (n === null || n === undefined || !Number.isFinite(n) ? 'n/a' : n.toFixed(digits));
+const fixed = (n: number | null | undefined, digits = 1) =>
+  n === null || n === undefined || !Number.isFinite(n) ? 'n/a' : n.toFixed(digits);
 const pct = (n: number) => (Number.isFinite(n) ? `${(n * 100).toFixed(0)}%` : 'n/a');
 const passAtLeast = (ratio: number, target: number) => (Number.isFinite(ratio) ? (ratio >= target ? 'PASS' : 'FAIL') : '–');
 const passAtMost = (value: number, target: number) => (Number.isFinite(value) ? (value <= target ? 'PASS' : 'FAIL') : '–');
@@ -314,10 +315,12 @@ async function main(): Promise<number> {
         log(`${name} failed: ${(error as Error).message}`);
       }
     };
-    const dispatchRow = (label: string, run: DispatchRun) => `${int(run.perSecond)} rec/s${run.complete ? '' : ` (capped: ${int(run.records)} of the records)`}`;
+    const dispatchRow = (label: string, run: DispatchRun) =>
+      `${int(run.perSecond)} rec/s${run.complete ? '' : ` (capped: ${int(run.records)} of the records)`}`;
 
     // --- consumer and HTTP limits, the one-process bound ------------------------------------------
-    const needsMainTopic = (['consumer', 'unordered', 'key', 'ordered'] as Scenario[]).some(selected) ||
+    const needsMainTopic =
+      (['consumer', 'unordered', 'key', 'ordered'] as Scenario[]).some(selected) ||
       (selected('scaling') && params.scalePartitions.includes(params.partitions));
     const mainTopic = needsMainTopic ? await prefilled('main', params.records, params.size, params.partitions, THROUGHPUT_KEYS) : undefined;
     const connections = Math.min(params.maxInFlight, 256);
@@ -331,16 +334,40 @@ async function main(): Promise<number> {
       await attempt('consumer limit', async () => {
         consumer = await consumerLimit(kafka, mainTopic!, params.records, cap);
         results.consumerLimit = consumer;
-        rows.push({ scenario: `consumer limit (kafkajs, no-op, P=${params.partitions}, ${params.size} B)`, value: `${int(consumer.perSecond)} rec/s`, bound: '', ratio: '', pass: '' });
-        rows.push({ scenario: '  consumer CPU per record', value: `${fixed(consumer.cpuMicrosPerRecord, 2)} µs`, bound: '', ratio: '', pass: '' });
+        rows.push({
+          scenario: `consumer limit (kafkajs, no-op, P=${params.partitions}, ${params.size} B)`,
+          value: `${int(consumer.perSecond)} rec/s`,
+          bound: '',
+          ratio: '',
+          pass: '',
+        });
+        rows.push({
+          scenario: '  consumer CPU per record',
+          value: `${fixed(consumer.cpuMicrosPerRecord, 2)} µs`,
+          bound: '',
+          ratio: '',
+          pass: '',
+        });
       });
     }
     if (selected('http')) {
       await attempt('HTTP limit', async () => {
-        http = await httpLimit(sink.url, { requests: params.records, size: params.size, connections, concurrency: params.maxInFlight, capMs: cap });
+        http = await httpLimit(sink.url, {
+          requests: params.records,
+          size: params.size,
+          connections,
+          concurrency: params.maxInFlight,
+          capMs: cap,
+        });
         httpBySize.set(params.size, http);
         results.httpLimit = { ...http, connections, concurrency: params.maxInFlight };
-        rows.push({ scenario: `HTTP limit (undici, ${params.maxInFlight} in flight, ${params.size} B)`, value: `${int(http.perSecond)} req/s`, bound: '', ratio: '', pass: '' });
+        rows.push({
+          scenario: `HTTP limit (undici, ${params.maxInFlight} in flight, ${params.size} B)`,
+          value: `${int(http.perSecond)} req/s`,
+          bound: '',
+          ratio: '',
+          pass: '',
+        });
         rows.push({ scenario: '  HTTP CPU per request', value: `${fixed(http.cpuMicrosPerRecord, 2)} µs`, bound: '', ratio: '', pass: '' });
       });
     }
@@ -413,8 +440,21 @@ async function main(): Promise<number> {
           ratio: pct(ratio),
           pass: passAtLeast(ratio, o.target),
         });
-        rows.push({ scenario: `  sink held ${fixed(stats.meanHoldMs, 2)} ms on average`, value: '', bound: `${o.boundText}/held = ${int(effective)} rec/s`, ratio: pct(run.perSecond / effective), pass: '' });
-        return { ...run, latencyMs: params.latencyMs, bound: limit, sinkMeanHoldMs: stats.meanHoldMs, boundWithMeasuredHold: effective, sinkMaxConcurrency: stats.maxConcurrency };
+        rows.push({
+          scenario: `  sink held ${fixed(stats.meanHoldMs, 2)} ms on average`,
+          value: '',
+          bound: `${o.boundText}/held = ${int(effective)} rec/s`,
+          ratio: pct(run.perSecond / effective),
+          pass: '',
+        });
+        return {
+          ...run,
+          latencyMs: params.latencyMs,
+          bound: limit,
+          sinkMeanHoldMs: stats.meanHoldMs,
+          boundWithMeasuredHold: effective,
+          sinkMaxConcurrency: stats.maxConcurrency,
+        };
       } finally {
         await sink.setLatency(0);
         await dropTopic(topic);
@@ -478,14 +518,17 @@ async function main(): Promise<number> {
         const P = params.partitions;
         const topic = await newTopic('latency', P);
         await sink.reset();
-        const child = DispatcherProcess.start({
-          KAFKA_BROKERS: brokers,
-          KAFKA_TOPICS: topic,
-          KAFKA_GROUP: `${topic}-group`,
-          KAFKA_INITIAL_OFFSET: 'earliest',
-          K_SINK: sink.url,
-          ORDERING: 'unordered',
-        }, params.childNodeOptions);
+        const child = DispatcherProcess.start(
+          {
+            KAFKA_BROKERS: brokers,
+            KAFKA_TOPICS: topic,
+            KAFKA_GROUP: `${topic}-group`,
+            KAFKA_INITIAL_OFFSET: 'earliest',
+            K_SINK: sink.url,
+            ORDERING: 'unordered',
+          },
+          params.childNodeOptions,
+        );
         // Baseline: a raw kafkajs consumer in its own process on the same records at the same time.
         const rawConsumer = await SinkProcess.start('consumer-process.js', {
           BENCH_BROKERS: brokers,
@@ -514,7 +557,8 @@ async function main(): Promise<number> {
               break;
             }
           }
-          if (!caughtUp) log(`latency: the dispatcher did not catch up within ${warmSeconds} s (${int(behind)} records behind); measuring anyway`);
+          if (!caughtUp)
+            log(`latency: the dispatcher did not catch up within ${warmSeconds} s (${int(behind)} records behind); measuring anyway`);
           await sleep(1000);
           await sink.reset();
           await rawConsumer.reset();
@@ -547,9 +591,27 @@ async function main(): Promise<number> {
             latencyMs: { p50: stats.p50, p90: stats.p90, p99: stats.p99, p999: stats.p999, max: stats.max, mean: stats.mean },
             rawConsumerLatencyMs: { received: raw.count, p50: raw.p50, p90: raw.p90, p99: raw.p99, max: raw.max },
           };
-          rows.push({ scenario: '  baseline: raw kafkajs consumer p50 / p99', value: `${fixed(raw.p50, 2)} / ${fixed(raw.p99, 2)} ms`, bound: '', ratio: '', pass: '' });
-          rows.push({ scenario: '  producer: send → ack (mean / max)', value: `${fixed(acks.meanMs, 2)} / ${fixed(acks.maxMs, 1)} ms`, bound: '', ratio: '', pass: '' });
-          rows.push({ scenario: `added latency p50 @ ${int(achieved)} rec/s (${basis})`, value: `${fixed(stats.p50, 2)} ms`, bound: caughtUp ? '' : 'never caught up', ratio: '', pass: '' });
+          rows.push({
+            scenario: '  baseline: raw kafkajs consumer p50 / p99',
+            value: `${fixed(raw.p50, 2)} / ${fixed(raw.p99, 2)} ms`,
+            bound: '',
+            ratio: '',
+            pass: '',
+          });
+          rows.push({
+            scenario: '  producer: send → ack (mean / max)',
+            value: `${fixed(acks.meanMs, 2)} / ${fixed(acks.maxMs, 1)} ms`,
+            bound: '',
+            ratio: '',
+            pass: '',
+          });
+          rows.push({
+            scenario: `added latency p50 @ ${int(achieved)} rec/s (${basis})`,
+            value: `${fixed(stats.p50, 2)} ms`,
+            bound: caughtUp ? '' : 'never caught up',
+            ratio: '',
+            pass: '',
+          });
           rows.push({
             scenario: `added latency p99 @ ${int(achieved)} rec/s`,
             value: `${fixed(stats.p99, 2)} ms`,
@@ -574,14 +636,17 @@ async function main(): Promise<number> {
         const P = params.partitions;
         const topic = await prefilled('rss', params.backlog, params.size, P, THROUGHPUT_KEYS);
         await sink.reset();
-        const child = DispatcherProcess.start({
-          KAFKA_BROKERS: brokers,
-          KAFKA_TOPICS: topic,
-          KAFKA_GROUP: `${topic}-group`,
-          KAFKA_INITIAL_OFFSET: 'earliest',
-          K_SINK: sink.url,
-          ORDERING: 'unordered',
-        }, params.childNodeOptions);
+        const child = DispatcherProcess.start(
+          {
+            KAFKA_BROKERS: brokers,
+            KAFKA_TOPICS: topic,
+            KAFKA_GROUP: `${topic}-group`,
+            KAFKA_INITIAL_OFFSET: 'earliest',
+            K_SINK: sink.url,
+            ORDERING: 'unordered',
+          },
+          params.childNodeOptions,
+        );
         let maxRss = 0;
         const samples: number[] = [];
         const sampler = setInterval(() => {
@@ -592,8 +657,8 @@ async function main(): Promise<number> {
         }, 100);
         const t0 = nowMs();
         let delivered = 0;
-        let hwm = NaN;
-        let cpu = NaN;
+        let hwm: number;
+        let cpu: number;
         try {
           while (nowMs() - t0 < params.rssCapSeconds * 1000) {
             await sleep(1000);
@@ -650,14 +715,17 @@ async function main(): Promise<number> {
         const P = params.partitions;
         const topic = await newTopic('soak', P);
         await sink.reset();
-        const child = DispatcherProcess.start({
-          KAFKA_BROKERS: brokers,
-          KAFKA_TOPICS: topic,
-          KAFKA_GROUP: `${topic}-group`,
-          KAFKA_INITIAL_OFFSET: 'earliest',
-          K_SINK: sink.url,
-          ORDERING: 'unordered',
-        }, params.childNodeOptions);
+        const child = DispatcherProcess.start(
+          {
+            KAFKA_BROKERS: brokers,
+            KAFKA_TOPICS: topic,
+            KAFKA_GROUP: `${topic}-group`,
+            KAFKA_INITIAL_OFFSET: 'earliest',
+            K_SINK: sink.url,
+            ORDERING: 'unordered',
+          },
+          params.childNodeOptions,
+        );
         const producer = kafka.producer({ allowAutoTopicCreation: false, idempotent: false });
         await producer.connect();
         const rp = new RateProducer(producer, topic, { rate: params.soakRate, size: params.size, partitions: P });
@@ -682,7 +750,17 @@ async function main(): Promise<number> {
         const avg = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
         const first = avg(samples.filter((s) => s.t <= window).map((s) => s.rssMb));
         const last = avg(samples.filter((s) => s.t >= params.soakSeconds - window).map((s) => s.rssMb));
-        results.soak = { seconds: params.soakSeconds, rate: params.soakRate, produced: rp.sent, delivered, windowSeconds: window, firstWindowRssMb: first, lastWindowRssMb: last, growthMb: last - first, samples };
+        results.soak = {
+          seconds: params.soakSeconds,
+          rate: params.soakRate,
+          produced: rp.sent,
+          delivered,
+          windowSeconds: window,
+          firstWindowRssMb: first,
+          lastWindowRssMb: last,
+          growthMb: last - first,
+          samples,
+        };
         rows.push({
           scenario: `RSS growth over ${params.soakSeconds} s @ ${int(params.soakRate)} rec/s`,
           value: `${last - first >= 0 ? '+' : ''}${fixed(last - first)} MB`,
@@ -712,14 +790,29 @@ async function main(): Promise<number> {
           let topic: string | undefined;
           try {
             if (!c || !run) {
-              topic = isMain && mainTopic ? mainTopic : await prefilled(`scale-p${point.partitions}-s${point.size}`, point.records, point.size, point.partitions, THROUGHPUT_KEYS);
+              topic =
+                isMain && mainTopic
+                  ? mainTopic
+                  : await prefilled(
+                      `scale-p${point.partitions}-s${point.size}`,
+                      point.records,
+                      point.size,
+                      point.partitions,
+                      THROUGHPUT_KEYS,
+                    );
               c ??= await consumerLimit(kafka, topic, point.records, cap);
               await sink.reset();
               run ??= await dispatchInProcess(benchSettings(brokerList, topic, sink.url, 'unordered'), point.records, cap);
             }
             let h = httpBySize.get(point.size);
             if (!h) {
-              h = await httpLimit(sink.url, { requests: point.records, size: point.size, connections, concurrency: params.maxInFlight, capMs: cap });
+              h = await httpLimit(sink.url, {
+                requests: point.records,
+                size: point.size,
+                connections,
+                concurrency: params.maxInFlight,
+                capMs: cap,
+              });
               httpBySize.set(point.size, h);
             }
             const b = 1 / (1 / c.perSecond + 1 / h.perSecond);
@@ -770,7 +863,12 @@ async function main(): Promise<number> {
         kafkaVersionOfThisBuild: KAFKA_VERSION,
         brokers,
       },
-      params: { ...params, fetchMaxBytesPerPartition: DEFAULTS.fetchMaxBytesPerPartition, maxBufferedRecords: DEFAULTS.maxBufferedRecords, maxInFlightPerPartition: DEFAULTS.maxInFlightPerPartition },
+      params: {
+        ...params,
+        fetchMaxBytesPerPartition: DEFAULTS.fetchMaxBytesPerPartition,
+        maxBufferedRecords: DEFAULTS.maxBufferedRecords,
+        maxInFlightPerPartition: DEFAULTS.maxInFlightPerPartition,
+      },
       targets: TARGETS,
       results,
       table: rows,

@@ -6,5 +6,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { optionsTable } from '../dist/config/reference.js';
 
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
-const updated = readme.replace(/<!-- options:start -->[\s\S]*<!-- options:end -->/, `<!-- options:start -->\n${optionsTable()}\n<!-- options:end -->`);
+const updated = readme.replace(
+  /<!-- options:start -->[\s\S]*<!-- options:end -->/,
+  `<!-- options:start -->\n${optionsTable()}\n<!-- options:end -->`,
+);
 writeFileSync(new URL('../README.md', import.meta.url), updated);

@@ -4,6 +4,10 @@
  * product: they compile into build/ (`npm run build:tools`), never into dist/, so neither the npm
  * package nor the runtime image carries them. They use the product only through src/index.ts.
  */
+import { silenceKafkajsTimerWarning } from '../src/index.js';
+
+silenceKafkajsTimerWarning();
+
 const USAGE = `usage: node build/tools/cli.js <command> [options]
 
 commands:

@@ -50,7 +50,12 @@ export function renderEntries(entries: readonly HelpEntry[]): string {
 /** A configuration option as a help entry: its flag, every environment variable, its default and where a KafkaSource says the same. */
 export function optionEntry(option: OptionSpec): HelpEntry {
   const kafkaSource = option.kafkaSource ? ` KafkaSource: ${option.kafkaSource}.` : '';
-  return { flags: `--${option.flag} ${option.metavar}`, env: option.env, default: option.defaultText, description: `${option.description}${kafkaSource}` };
+  return {
+    flags: `--${option.flag} ${option.metavar}`,
+    env: option.env,
+    default: option.defaultText,
+    description: `${option.description}${kafkaSource}`,
+  };
 }
 
 /** A command's own flag that stands for a setting: the setting's environment variable, and its default unless the command has its own. */
@@ -65,7 +70,8 @@ Durations are seconds (2, 0.5) or ISO-8601 (PT0.5S); every flag takes a value (-
 
 const KAFKASOURCE: HelpEntry = {
   flags: '-f, --kafkasource FILE',
-  description: 'A Knative KafkaSource manifest (sources.knative.dev v1, v1beta1, v1alpha1), with the ASK k8s.aliyun.com/* and kafka-dispatch/<flag> annotations.',
+  description:
+    'A Knative KafkaSource manifest (sources.knative.dev v1, v1beta1, v1alpha1), with the ASK k8s.aliyun.com/* and kafka-dispatch/<flag> annotations.',
 };
 const HELP: HelpEntry = { flags: '-h, --help', description: 'This text.' };
 
@@ -79,9 +85,15 @@ const COMMANDS = {
   },
   validate: {
     usage: 'usage: kafka-dispatch validate [--kafkasource FILE] [--json] [options]',
-    summary:
-      'Checks the configuration and prints every resolved setting with where it came from, secrets redacted. Connects to nothing.',
-    flags: [KAFKASOURCE, { flags: '--json', description: 'Print {settings, origins} as JSON, keyed by the settings\' internal (camelCase) names, durations in milliseconds.' }, HELP],
+    summary: 'Checks the configuration and prints every resolved setting with where it came from, secrets redacted. Connects to nothing.',
+    flags: [
+      KAFKASOURCE,
+      {
+        flags: '--json',
+        description: "Print {settings, origins} as JSON, keyed by the settings' internal (camelCase) names, durations in milliseconds.",
+      },
+      HELP,
+    ],
     exit: 'Exit codes: 0 valid, 2 invalid (every problem is listed, each by its field).',
   },
 } as const;

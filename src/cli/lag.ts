@@ -28,7 +28,10 @@ options:`,
       default: "the group's topics",
     }),
     settingEntry('brokers', { flags: '--brokers LIST', description: 'Bootstrap servers, comma-separated.' }),
-    settingEntry('initialOffset', { flags: `--initial-offset ${optionFor('initialOffset').metavar}`, description: 'The rule for never-committed partitions.' }),
+    settingEntry('initialOffset', {
+      flags: `--initial-offset ${optionFor('initialOffset').metavar}`,
+      description: 'The rule for never-committed partitions.',
+    }),
     { flags: '--json', description: 'Print the result as JSON (one object per refresh with --watch).' },
     { flags: '--watch [SECONDS]', default: '5 s when given', description: 'Refresh every SECONDS until Ctrl-C.' },
     { flags: '--no-lag-seconds', description: 'Skip LAG-SECONDS (no throwaway consumer group).' },
@@ -72,7 +75,10 @@ export async function lagCommand(argv: string[]): Promise<number> {
     return 2;
   }
 
-  const kafka = createKafka({ ...DEFAULTS, ...env.values, clientId: 'kafka-dispatch-lag', brokers: options.brokers }, createLogger({ level: 'silent' }));
+  const kafka = createKafka(
+    { ...DEFAULTS, ...env.values, clientId: 'kafka-dispatch-lag', brokers: options.brokers },
+    createLogger({ level: 'silent' }),
+  );
   const admin = kafka.admin();
   const code = await run(kafka, admin, options);
   await admin.disconnect().catch(() => undefined);
@@ -116,25 +122,36 @@ function parseLagArgs(argv: string[], env: ReturnType<typeof loadEnvLayer>['valu
   if (brokers.length === 0) throw new UsageError('no brokers: give --brokers host:port (or set KAFKA_BROKERS)');
   const topics = values.topic !== undefined ? values.topic.flatMap(splitList) : (env.topics ?? []);
   const initialOffset = values['initial-offset'] ?? env.initialOffset ?? DEFAULTS.initialOffset;
-  if (initialOffset !== 'earliest' && initialOffset !== 'latest') throw new UsageError(`--initial-offset must be earliest or latest, not "${initialOffset}"`);
+  if (initialOffset !== 'earliest' && initialOffset !== 'latest')
+    throw new UsageError(`--initial-offset must be earliest or latest, not "${initialOffset}"`);
   let watchSeconds: number | undefined;
   if (values.watch !== undefined) {
     watchSeconds = Number(values.watch);
-    if (!Number.isFinite(watchSeconds) || watchSeconds <= 0) throw new UsageError(`--watch needs a number of seconds > 0, not "${values.watch}"`);
+    if (!Number.isFinite(watchSeconds) || watchSeconds <= 0)
+      throw new UsageError(`--watch needs a number of seconds > 0, not "${values.watch}"`);
   }
   return { group, topics, brokers, initialOffset, json: values.json ?? false, watchSeconds, lagSeconds: !values['no-lag-seconds'] };
 }
 
 function splitList(text: string): string[] {
-  return text.split(',').map((s) => s.trim()).filter(Boolean);
+  return text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 async function run(kafka: Kafka, admin: Admin, options: LagOptions): Promise<number> {
   try {
-    await withTimeout(admin.connect(), CONNECT_TIMEOUT_MS, `no answer from the brokers ${options.brokers.join(',')} within ${CONNECT_TIMEOUT_MS / 1000} s`);
+    await withTimeout(
+      admin.connect(),
+      CONNECT_TIMEOUT_MS,
+      `no answer from the brokers ${options.brokers.join(',')} within ${CONNECT_TIMEOUT_MS / 1000} s`,
+    );
   } catch (error) {
     const message = (error as Error).message;
-    process.stderr.write(`kafka-dispatch lag: ${message.startsWith('no answer') ? message : `cannot connect to the brokers ${options.brokers.join(',')}: ${message}`}\n`);
+    process.stderr.write(
+      `kafka-dispatch lag: ${message.startsWith('no answer') ? message : `cannot connect to the brokers ${options.brokers.join(',')}: ${message}`}\n`,
+    );
     return 1;
   }
   const reader = new LagReader(admin);
@@ -186,7 +203,11 @@ async function run(kafka: Kafka, admin: Admin, options: LagOptions): Promise<num
 }
 
 async function measure(kafka: Kafka, reader: LagReader, options: LagOptions): Promise<GroupLag> {
-  const lag = await withTimeout(reader.read(options.group, options.topics, options.initialOffset), CONNECT_TIMEOUT_MS, `could not read the lag of group "${options.group}" within ${CONNECT_TIMEOUT_MS / 1000} s`);
+  const lag = await withTimeout(
+    reader.read(options.group, options.topics, options.initialOffset),
+    CONNECT_TIMEOUT_MS,
+    `could not read the lag of group "${options.group}" within ${CONNECT_TIMEOUT_MS / 1000} s`,
+  );
   if (!options.lagSeconds) return lag;
   // Where the group would resume: its committed offset; never committed with earliest: the log start.
   // Never committed with latest: it would start at the end, so there is no oldest record (left unknown).
@@ -211,7 +232,9 @@ async function measure(kafka: Kafka, reader: LagReader, options: LagOptions): Pr
 function print(lag: GroupLag, options: LagOptions): void {
   if (options.json) {
     // committedOffset: null rather than an absent key when the partition was never committed.
-    process.stdout.write(`${JSON.stringify(lag, (key, value: unknown) => (key === 'committedOffset' && value === undefined ? null : value))}\n`);
+    process.stdout.write(
+      `${JSON.stringify(lag, (key, value: unknown) => (key === 'committedOffset' && value === undefined ? null : value))}\n`,
+    );
     return;
   }
   process.stdout.write(formatTable(lag));
@@ -227,13 +250,23 @@ export function formatTable(lag: GroupLag): string {
   for (const topic of topics) {
     const parts = lag.partitions.filter((p) => p.topic === topic);
     for (const p of parts) {
-      rows.push([lag.groupId, p.topic, String(p.partition), dash(p.committedOffset), String(p.endOffset), String(p.lag), seconds(p.lagSeconds), dash(p.owner)]);
+      rows.push([
+        lag.groupId,
+        p.topic,
+        String(p.partition),
+        dash(p.committedOffset),
+        String(p.endOffset),
+        String(p.lag),
+        seconds(p.lagSeconds),
+        dash(p.owner),
+      ]);
     }
     const known = parts.map((p) => p.lagSeconds).filter((v): v is number => v !== undefined);
     const maxSeconds = known.length === parts.length && known.length > 0 ? Math.max(...known) : undefined;
     rows.push([lag.groupId, topic, 'TOTAL', '-', '-', String(lag.totalByTopic[topic] ?? 0), seconds(maxSeconds), '-']);
   }
-  if (rows.length === 0) return `group "${lag.groupId}": no topics (none given with --topic, and the group has no committed offsets or members)\n`;
+  if (rows.length === 0)
+    return `group "${lag.groupId}": no topics (none given with --topic, and the group has no committed offsets or members)\n`;
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ') + '\n';
   return line(header) + rows.map(line).join('');

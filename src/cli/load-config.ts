@@ -22,7 +22,9 @@ export function loadConfigOrExit(
   try {
     parsed = parseConfigArgs(argv, { ...extraFlags, help: { type: 'boolean', short: 'h' } });
   } catch (error) {
-    process.stderr.write(`kafka-dispatch ${command}: ${(error as Error).message}\nrun 'kafka-dispatch ${command} --help' for every option\n`);
+    process.stderr.write(
+      `kafka-dispatch ${command}: ${(error as Error).message}\nrun 'kafka-dispatch ${command} --help' for every option\n`,
+    );
     return { exitCode: EXIT_CONFIG };
   }
   if (parsed.extra.help) {

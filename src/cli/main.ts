@@ -21,7 +21,8 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./run.js')).runCommand(rest);
     case 'validate':
       return (await import('./validate.js')).validateCommand(rest);
-    case 'lag': return (await import('./lag.js')).lagCommand(rest);
+    case 'lag':
+      return (await import('./lag.js')).lagCommand(rest);
     case '--version':
     case 'version': {
       const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };

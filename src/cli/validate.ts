@@ -1,5 +1,15 @@
 import { redactSettings } from '../config/resolve.js';
-import { OPTIONS, OWN_ANNOTATION_PREFIX, REQUIRED_SETTINGS, SETTING_KEYS, displayOf, formatValue, optionFor, type OptionSpec, type SettingKey } from '../config/schema.js';
+import {
+  OPTIONS,
+  OWN_ANNOTATION_PREFIX,
+  REQUIRED_SETTINGS,
+  SETTING_KEYS,
+  displayOf,
+  formatValue,
+  optionFor,
+  type OptionSpec,
+  type SettingKey,
+} from '../config/schema.js';
 import { loadConfigOrExit } from './load-config.js';
 
 /** `kafka-dispatch validate [--kafkasource FILE] [--json] [flags]`: check and print the resolved configuration. */
@@ -40,5 +50,9 @@ export function formatSettings(redacted: Record<string, unknown>, origins: Parti
 /** The option a value came through (`--retry-interval` for a backoff delay set by it), else the setting's main one. */
 function optionFrom(key: SettingKey, origin: string): OptionSpec {
   const own = (o: OptionSpec) => `metadata.annotations["${OWN_ANNOTATION_PREFIX}${o.flag}"]`;
-  return OPTIONS.find((o) => o.key === key && (o.env.some((e) => origin === `env.${e}`) || origin === `--${o.flag}` || (o.annotation && origin === own(o)))) ?? optionFor(key);
+  return (
+    OPTIONS.find(
+      (o) => o.key === key && (o.env.some((e) => origin === `env.${e}`) || origin === `--${o.flag}` || (o.annotation && origin === own(o))),
+    ) ?? optionFor(key)
+  );
 }

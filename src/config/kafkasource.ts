@@ -35,7 +35,8 @@ export interface SecretLookup {
 const API_VERSIONS = ['sources.knative.dev/v1', 'sources.knative.dev/v1beta1', 'sources.knative.dev/v1alpha1'];
 
 const stringOrList = z.union([z.string(), z.array(z.string())], {
-  error: (issue) => (issue.input === undefined ? 'is required: a list or a comma-separated string' : 'must be a string or a list of strings'),
+  error: (issue) =>
+    issue.input === undefined ? 'is required: a list or a comma-separated string' : 'must be a string or a list of strings',
 });
 const secretValue = z.object({ secretKeyRef: z.object({ name: z.string().min(1), key: z.string().min(1) }).optional() }).loose();
 /** KafkaSource durations are ISO-8601 only (Knative's rule); the setting's schema then checks the milliseconds. */
@@ -73,24 +74,40 @@ const manifestSchema = z.object({
           backoffPolicy: knativeBackoffPolicy.optional(),
           backoffDelay: isoDuration(SCHEMA.backoffDelayMs.value).optional(),
           timeout: isoDuration(SCHEMA.requestTimeoutMs.value).optional(),
-          deadLetterSink: z.object({ uri: optionFor('deadLetterSinkUri').text.optional(), ref: z.unknown().optional() }).loose().optional(),
+          deadLetterSink: z
+            .object({ uri: optionFor('deadLetterSinkUri').text.optional(), ref: z.unknown().optional() })
+            .loose()
+            .optional(),
         })
         .loose()
         .optional(),
       net: z
         .object({
           sasl: z
-            .object({ enable: z.boolean().optional(), user: secretValue.optional(), password: secretValue.optional(), type: secretValue.optional() })
+            .object({
+              enable: z.boolean().optional(),
+              user: secretValue.optional(),
+              password: secretValue.optional(),
+              type: secretValue.optional(),
+            })
             .loose()
             .optional(),
           tls: z
-            .object({ enable: z.boolean().optional(), cert: secretValue.optional(), key: secretValue.optional(), caCert: secretValue.optional() })
+            .object({
+              enable: z.boolean().optional(),
+              cert: secretValue.optional(),
+              key: secretValue.optional(),
+              caCert: secretValue.optional(),
+            })
             .loose()
             .optional(),
         })
         .loose()
         .optional(),
-      ceOverrides: z.object({ extensions: z.record(z.string(), z.unknown()).transform(stringValues).pipe(SCHEMA.ceExtensions.value).optional() }).loose().optional(),
+      ceOverrides: z
+        .object({ extensions: z.record(z.string(), z.unknown()).transform(stringValues).pipe(SCHEMA.ceExtensions.value).optional() })
+        .loose()
+        .optional(),
       sink: z
         .object({
           uri: optionFor('sinkUri').text.optional(),
@@ -107,7 +124,10 @@ export type KafkaSourceManifest = z.infer<typeof manifestSchema>;
 
 /** A list or a comma-separated string, or a list of those. */
 function splitList(v: string | string[]): string[] {
-  return (Array.isArray(v) ? v : [v]).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
+  return (Array.isArray(v) ? v : [v])
+    .flatMap((s) => s.split(','))
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 /** `['metadata','annotations','k8s.aliyun.com/domain']` → `metadata.annotations["k8s.aliyun.com/domain"]`. */
@@ -182,7 +202,8 @@ function applyManifest(m: KafkaSourceManifest, layer: ConfigLayer, secrets: Secr
   setValue(layer, 'brokers', spec.bootstrapServers, 'spec.bootstrapServers');
   setValue(layer, 'topics', spec.topics, 'spec.topics');
   if (spec.consumerGroup) setValue(layer, 'groupId', spec.consumerGroup, 'spec.consumerGroup');
-  else if (m.metadata?.name) setValue(layer, 'groupId', `kafka-dispatch-${m.metadata.namespace ?? 'default'}-${m.metadata.name}`, 'metadata.name');
+  else if (m.metadata?.name)
+    setValue(layer, 'groupId', `kafka-dispatch-${m.metadata.namespace ?? 'default'}-${m.metadata.name}`, 'metadata.name');
   if (spec.initialOffset) setValue(layer, 'initialOffset', spec.initialOffset, 'spec.initialOffset');
   if (m.metadata?.namespace) setValue(layer, 'sourceNamespace', m.metadata.namespace, 'metadata.namespace');
   if (m.metadata?.name) setValue(layer, 'sourceName', m.metadata.name, 'metadata.name');
@@ -194,7 +215,9 @@ function applyManifest(m: KafkaSourceManifest, layer: ConfigLayer, secrets: Secr
   }
   if (spec.ordering) setValue(layer, 'ordering', spec.ordering, 'spec.ordering');
   if (spec.consumers !== undefined && spec.consumers > 1) {
-    layer.warnings.push(`spec.consumers=${spec.consumers}: one kafka-dispatch process is one group member; run ${spec.consumers} replicas (or let KEDA scale them) instead`);
+    layer.warnings.push(
+      `spec.consumers=${spec.consumers}: one kafka-dispatch process is one group member; run ${spec.consumers} replicas (or let KEDA scale them) instead`,
+    );
   }
   const keyType = m.metadata?.labels?.[KEY_TYPE_LABEL];
   if (keyType !== undefined) {
@@ -231,12 +254,27 @@ function applyManifest(m: KafkaSourceManifest, layer: ConfigLayer, secrets: Secr
 const annotationPath = (name: string) => `metadata.annotations["${name}"]`;
 
 /** The text of the annotations that are not options of their own, made from the settings' value schemas. */
-const DELIVERY_ORDER = fromText(ORDERING.exclude(['key']), (text) => text, { metavar: 'ordered|unordered', expected: 'must be ordered or unordered', oneMessage: true });
+const DELIVERY_ORDER = fromText(ORDERING.exclude(['key']), (text) => text, {
+  metavar: 'ordered|unordered',
+  expected: 'must be ordered or unordered',
+  oneMessage: true,
+});
 const ASK_TEXT = {
   domain: optionFor('sinkHost').text,
-  reqTimeout: fromText(SCHEMA.requestTimeoutMs.value, parseSeconds, { metavar: 'SECONDS', expected: 'must be a number of seconds above 0 (decimals allowed)', oneMessage: true }),
-  retryInterval: fromText(SCHEMA.backoffDelayMs.value, parseSeconds, { metavar: 'SECONDS', expected: 'must be a number of seconds (decimals allowed)', oneMessage: true }),
-  retryCount: fromText(SCHEMA.retry.value, (text) => (/^\d+$/.test(text.trim()) ? Number(text.trim()) : undefined), { metavar: 'N', expected: 'must be a whole number of retries' }),
+  reqTimeout: fromText(SCHEMA.requestTimeoutMs.value, parseSeconds, {
+    metavar: 'SECONDS',
+    expected: 'must be a number of seconds above 0 (decimals allowed)',
+    oneMessage: true,
+  }),
+  retryInterval: fromText(SCHEMA.backoffDelayMs.value, parseSeconds, {
+    metavar: 'SECONDS',
+    expected: 'must be a number of seconds (decimals allowed)',
+    oneMessage: true,
+  }),
+  retryCount: fromText(SCHEMA.retry.value, (text) => (/^\d+$/.test(text.trim()) ? Number(text.trim()) : undefined), {
+    metavar: 'N',
+    expected: 'must be a whole number of retries',
+  }),
 };
 
 type Delivery = NonNullable<KafkaSourceManifest['spec']['delivery']>;
@@ -258,7 +296,8 @@ function applyAskAnnotations(annotations: Record<string, string>, delivery: Deli
     setValue(layer, 'requestTimeoutMs', ms, annotationPath(ASK.reqTimeout));
   });
   read(ASK.retryInterval, ASK_TEXT.retryInterval, (ms) => {
-    if (delivery?.backoffDelay !== undefined || delivery?.backoffPolicy !== undefined) overridden.push(`${ASK.retryInterval} over spec.delivery.backoffPolicy/backoffDelay`);
+    if (delivery?.backoffDelay !== undefined || delivery?.backoffPolicy !== undefined)
+      overridden.push(`${ASK.retryInterval} over spec.delivery.backoffPolicy/backoffDelay`);
     setValue(layer, 'backoffPolicy', 'fixed', annotationPath(ASK.retryInterval));
     setValue(layer, 'backoffDelayMs', ms, annotationPath(ASK.retryInterval));
   });
@@ -300,7 +339,10 @@ function applyNet(net: Net | undefined, layer: ConfigLayer, secrets: SecretLooku
     const secret = resolveSecret(ref, secrets);
     if (secret === undefined) {
       const envName = `${ref.name}_${ref.key}`.toUpperCase().replace(/[^A-Z0-9]/g, '_');
-      layer.issues.push({ path: `${path}.secretKeyRef`, message: `secret ${ref.name}/${ref.key} not found: neither ${join(secrets.secretsDir, ref.name, ref.key)} nor env ${envName} exists` });
+      layer.issues.push({
+        path: `${path}.secretKeyRef`,
+        message: `secret ${ref.name}/${ref.key} not found: neither ${join(secrets.secretsDir, ref.name, ref.key)} nor env ${envName} exists`,
+      });
     }
     return secret?.trim() === '' ? undefined : secret;
   };
@@ -315,7 +357,8 @@ function applyNet(net: Net | undefined, layer: ConfigLayer, secrets: SecretLooku
     if (user !== undefined) setValue(layer, 'saslUsername', user.trim(), 'spec.net.sasl.user');
     else if (!sasl.user?.secretKeyRef) layer.issues.push({ path: 'spec.net.sasl.user', message: 'is required when sasl.enable is true' });
     if (password !== undefined) setValue(layer, 'saslPassword', password.trim(), 'spec.net.sasl.password');
-    else if (!sasl.password?.secretKeyRef) layer.issues.push({ path: 'spec.net.sasl.password', message: 'is required when sasl.enable is true' });
+    else if (!sasl.password?.secretKeyRef)
+      layer.issues.push({ path: 'spec.net.sasl.password', message: 'is required when sasl.enable is true' });
   }
   const tls = net?.tls;
   if (tls?.enable) {

@@ -83,10 +83,14 @@ export const number = (min: number, max?: number) => {
 };
 /** Milliseconds. */
 export const millis = (opts: { positive?: boolean } = {}) =>
-  opts.positive ? z.number().int().positive({ error: 'must be greater than 0' }) : z.number().int().nonnegative({ error: 'must not be negative' });
+  opts.positive
+    ? z.number().int().positive({ error: 'must be greater than 0' })
+    : z.number().int().nonnegative({ error: 'must not be negative' });
 /** Zod's own message for an enum ("Invalid option: expected one of …") names the choices already. */
 export const choice = <const T extends readonly [string, ...string[]]>(...values: T) => z.enum(values);
-export const httpUrl = z.string().refine((text) => /^https?:$/.test(safeUrl(text)?.protocol ?? ''), { error: 'must be an http or https URL' });
+export const httpUrl = z
+  .string()
+  .refine((text) => /^https?:$/.test(safeUrl(text)?.protocol ?? ''), { error: 'must be an http or https URL' });
 export const topicName = z.string().regex(/^[a-zA-Z0-9._-]{1,249}$/, { error: 'must be a Kafka topic name ([a-zA-Z0-9._-], at most 249)' });
 /** CloudEvent extension attributes: lower-case names of at most 20 letters or digits. */
 export const extensions = z.record(z.string(), z.string()).superRefine((value, ctx) => {
@@ -110,10 +114,19 @@ function safeUrl(text: string): URL | undefined {
 
 /** Comma-separated. */
 export const listText = <V extends z.ZodType>(value: V) =>
-  fromText(value, (text) => text.split(',').map((s) => s.trim()).filter(Boolean), { metavar: 'LIST' });
+  fromText(
+    value,
+    (text) =>
+      text
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    { metavar: 'LIST' },
+  );
 export const stringText = <V extends z.ZodType>(value: V) => fromText(value, (text) => text.trim(), { metavar: 'TEXT' });
 /** Integers and decimals; blank text is no number. */
-export const numberText = <V extends z.ZodType>(value: V) => fromText(value, (text) => (text.trim() === '' ? NaN : Number(text.trim())), { metavar: 'N' });
+export const numberText = <V extends z.ZodType>(value: V) =>
+  fromText(value, (text) => (text.trim() === '' ? NaN : Number(text.trim())), { metavar: 'N' });
 /** Seconds (`2`, `0.5`) or ISO-8601 (`PT2S`) → milliseconds. */
 export const durationText = <V extends z.ZodType>(value: V) =>
   fromText(value, (text) => parseSeconds(text) ?? parseIsoDuration(text), {
@@ -147,7 +160,9 @@ export const fileText = <V extends z.ZodType>(value: V) =>
       try {
         return readFileSync(text.trim(), 'utf8');
       } catch (error) {
-        throw new Error(`cannot read file "${text}": ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+        throw new Error(`cannot read file "${text}": ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, {
+          cause: error,
+        });
       }
     },
     { metavar: 'FILE' },

@@ -7,7 +7,8 @@ import { OPTIONS } from './schema.js';
 export function optionsTable(): string {
   const esc = (text: string) => text.replace(/\|/g, '\\|');
   const rows = OPTIONS.map(
-    (o) => `| ${o.env.map((e) => `\`${e}\``).join(', ')} | \`--${o.flag}\` | ${o.kafkaSource === undefined ? '–' : esc(o.kafkaSource)} | \`${o.defaultText}\` | ${esc(o.description)} |`,
+    (o) =>
+      `| ${o.env.map((e) => `\`${e}\``).join(', ')} | \`--${o.flag}\` | ${o.kafkaSource === undefined ? '–' : esc(o.kafkaSource)} | \`${o.defaultText}\` | ${esc(o.description)} |`,
   );
   return ['| environment | flag | KafkaSource equivalent | default | meaning |', '|---|---|---|---|---|', ...rows].join('\n');
 }

@@ -50,7 +50,12 @@ export function resolveConfig(input: ResolveInput): ResolvedConfig {
     if (values[key] !== undefined) continue;
     const option = optionFor(key);
     // A value that was given but invalid is already reported under its own name.
-    if (option.env.some((e) => failedPaths.has(`env.${e}`)) || failedPaths.has(`--${option.flag}`) || (option.kafkaSource !== undefined && failedPaths.has(option.kafkaSource))) continue;
+    if (
+      option.env.some((e) => failedPaths.has(`env.${e}`)) ||
+      failedPaths.has(`--${option.flag}`) ||
+      (option.kafkaSource !== undefined && failedPaths.has(option.kafkaSource))
+    )
+      continue;
     issues.push({
       path: key,
       message: `is required: set ${option.env.join(' or ')}, --${option.flag}${option.kafkaSource !== undefined ? `, or ${option.kafkaSource} in a KafkaSource` : ''}`,
@@ -68,13 +73,22 @@ function checkCombinations(values: PartialSettings, origins: Partial<Record<Sett
     issues.push({ path: at('saslMechanism'), message: 'SASL needs a username and a password (KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD)' });
   }
   if ((values.saslUsername || values.saslPassword) && !values.saslMechanism) {
-    issues.push({ path: at(values.saslUsername ? 'saslUsername' : 'saslPassword'), message: 'SASL credentials need a mechanism (KAFKA_SASL_MECHANISM=plain|scram-sha-256|scram-sha-512)' });
+    issues.push({
+      path: at(values.saslUsername ? 'saslUsername' : 'saslPassword'),
+      message: 'SASL credentials need a mechanism (KAFKA_SASL_MECHANISM=plain|scram-sha-256|scram-sha-512)',
+    });
   }
   if (Boolean(values.tlsCert) !== Boolean(values.tlsKey)) {
-    issues.push({ path: at(values.tlsCert ? 'tlsCert' : 'tlsKey'), message: 'a Kafka client certificate needs its key, and the other way round' });
+    issues.push({
+      path: at(values.tlsCert ? 'tlsCert' : 'tlsKey'),
+      message: 'a Kafka client certificate needs its key, and the other way round',
+    });
   }
   if (Boolean(values.sinkClientCert) !== Boolean(values.sinkClientKey)) {
-    issues.push({ path: at(values.sinkClientCert ? 'sinkClientCert' : 'sinkClientKey'), message: 'a sink client certificate needs its key, and the other way round' });
+    issues.push({
+      path: at(values.sinkClientCert ? 'sinkClientCert' : 'sinkClientKey'),
+      message: 'a sink client certificate needs its key, and the other way round',
+    });
   }
 }
 

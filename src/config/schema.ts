@@ -113,28 +113,69 @@ export const SCHEMA = {
   brokers: setting({
     value: list('broker'),
     required: true,
-    options: [{ env: ['KAFKA_BROKERS'], flag: 'brokers', text: listText, kafkaSource: 'spec.bootstrapServers', description: 'Bootstrap servers, comma-separated host:port.' }],
+    options: [
+      {
+        env: ['KAFKA_BROKERS'],
+        flag: 'brokers',
+        text: listText,
+        kafkaSource: 'spec.bootstrapServers',
+        description: 'Bootstrap servers, comma-separated host:port.',
+      },
+    ],
   }),
   topics: setting({
     value: list('topic'),
     required: true,
-    options: [{ env: ['KAFKA_TOPICS'], flag: 'topics', text: listText, kafkaSource: 'spec.topics', description: 'Topics to consume, comma-separated.' }],
+    options: [
+      {
+        env: ['KAFKA_TOPICS'],
+        flag: 'topics',
+        text: listText,
+        kafkaSource: 'spec.topics',
+        description: 'Topics to consume, comma-separated.',
+      },
+    ],
   }),
   groupId: setting({
     value: nonEmpty,
     default: 'kafka-dispatch',
     note: 'from a manifest: kafka-dispatch-<namespace>-<name>',
-    options: [{ env: ['KAFKA_GROUP'], flag: 'group', text: stringText, metavar: 'NAME', kafkaSource: 'spec.consumerGroup', description: 'Consumer group id.' }],
+    options: [
+      {
+        env: ['KAFKA_GROUP'],
+        flag: 'group',
+        text: stringText,
+        metavar: 'NAME',
+        kafkaSource: 'spec.consumerGroup',
+        description: 'Consumer group id.',
+      },
+    ],
   }),
   clientId: setting({
     value: nonEmpty,
     default: 'kafka-dispatch',
-    options: [{ env: ['KAFKA_CLIENT_ID'], flag: 'client-id', text: stringText, metavar: 'NAME', description: 'Kafka client id (shows in broker logs and quotas).' }],
+    options: [
+      {
+        env: ['KAFKA_CLIENT_ID'],
+        flag: 'client-id',
+        text: stringText,
+        metavar: 'NAME',
+        description: 'Kafka client id (shows in broker logs and quotas).',
+      },
+    ],
   }),
   initialOffset: setting({
     value: INITIAL_OFFSET,
     default: 'latest',
-    options: [{ env: ['KAFKA_INITIAL_OFFSET'], flag: 'initial-offset', text: choiceText, kafkaSource: 'spec.initialOffset', description: 'Where a group with no committed offset starts: earliest or latest.' }],
+    options: [
+      {
+        env: ['KAFKA_INITIAL_OFFSET'],
+        flag: 'initial-offset',
+        text: choiceText,
+        kafkaSource: 'spec.initialOffset',
+        description: 'Where a group with no committed offset starts: earliest or latest.',
+      },
+    ],
   }),
   sinkUri: setting({
     value: httpUrl,
@@ -188,7 +229,13 @@ export const SCHEMA = {
     default: 10,
     note: 'Knative, delivery omitted',
     options: [
-      { env: ['RETRY_COUNT'], flag: 'retry-count', text: numberText, kafkaSource: 'spec.delivery.retry, annotation k8s.aliyun.com/retry-count', description: 'Retries after the first attempt.' },
+      {
+        env: ['RETRY_COUNT'],
+        flag: 'retry-count',
+        text: numberText,
+        kafkaSource: 'spec.delivery.retry, annotation k8s.aliyun.com/retry-count',
+        description: 'Retries after the first attempt.',
+      },
     ],
   }),
   backoffPolicy: setting({
@@ -211,7 +258,13 @@ export const SCHEMA = {
     unit: 'ms',
     note: 'Knative',
     options: [
-      { env: ['BACKOFF_DELAY'], flag: 'backoff-delay', text: durationText, kafkaSource: 'spec.delivery.backoffDelay', description: 'Base delay of the backoff policy, seconds or ISO-8601.' },
+      {
+        env: ['BACKOFF_DELAY'],
+        flag: 'backoff-delay',
+        text: durationText,
+        kafkaSource: 'spec.delivery.backoffDelay',
+        description: 'Base delay of the backoff policy, seconds or ISO-8601.',
+      },
       {
         env: ['RETRY_INTERVAL'],
         flag: 'retry-interval',
@@ -232,7 +285,8 @@ export const SCHEMA = {
         flag: 'ordering',
         text: choiceText,
         kafkaSource: 'spec.ordering',
-        description: 'ordered: one request in flight per partition; unordered: up to max-in-flight-per-partition; key: in order per key, keys in parallel.',
+        description:
+          'ordered: one request in flight per partition; unordered: up to max-in-flight-per-partition; key: in order per key, keys in parallel.',
       },
     ],
   }),
@@ -240,14 +294,28 @@ export const SCHEMA = {
   maxInFlight: setting({
     value: int(1, 100_000),
     default: 256,
-    options: [{ env: ['MAX_IN_FLIGHT'], flag: 'max-in-flight', text: numberText, annotation: true, description: 'Requests in flight across all partitions; fetching pauses while reached.' }],
+    options: [
+      {
+        env: ['MAX_IN_FLIGHT'],
+        flag: 'max-in-flight',
+        text: numberText,
+        annotation: true,
+        description: 'Requests in flight across all partitions; fetching pauses while reached.',
+      },
+    ],
   }),
   /** Requests in flight within one partition in `unordered` and `key` modes. */
   maxInFlightPerPartition: setting({
     value: int(1, 100_000),
     default: 50,
     options: [
-      { env: ['MAX_IN_FLIGHT_PER_PARTITION'], flag: 'max-in-flight-per-partition', text: numberText, annotation: true, description: 'Requests in flight within one partition (unordered and key modes).' },
+      {
+        env: ['MAX_IN_FLIGHT_PER_PARTITION'],
+        flag: 'max-in-flight-per-partition',
+        text: numberText,
+        annotation: true,
+        description: 'Requests in flight within one partition (unordered and key modes).',
+      },
     ],
   }),
   commitIntervalMs: setting({
@@ -255,7 +323,14 @@ export const SCHEMA = {
     default: 5000,
     unit: 'ms',
     note: 'Knative',
-    options: [{ env: ['COMMIT_INTERVAL'], flag: 'commit-interval', text: durationText, description: 'How often finished offsets are committed, seconds or ISO-8601.' }],
+    options: [
+      {
+        env: ['COMMIT_INTERVAL'],
+        flag: 'commit-interval',
+        text: durationText,
+        description: 'How often finished offsets are committed, seconds or ISO-8601.',
+      },
+    ],
   }),
   /** A member silent this long is dropped from the group and its partitions reassigned. */
   sessionTimeoutMs: setting({
@@ -267,7 +342,8 @@ export const SCHEMA = {
         env: ['KAFKA_SESSION_TIMEOUT'],
         flag: 'session-timeout',
         text: durationText,
-        description: "Consumer group session timeout: how soon a crashed replica's partitions move to another (the broker allows 6 s to 300 s by default).",
+        description:
+          "Consumer group session timeout: how soon a crashed replica's partitions move to another (the broker allows 6 s to 300 s by default).",
       },
     ],
   }),
@@ -275,14 +351,29 @@ export const SCHEMA = {
     value: ms,
     default: 30_000,
     unit: 'ms',
-    options: [{ env: ['SHUTDOWN_GRACE'], flag: 'shutdown-grace', text: durationText, description: 'On SIGTERM, how long in-flight requests may take to finish before exit.' }],
+    options: [
+      {
+        env: ['SHUTDOWN_GRACE'],
+        flag: 'shutdown-grace',
+        text: durationText,
+        description: 'On SIGTERM, how long in-flight requests may take to finish before exit.',
+      },
+    ],
   }),
   /** 0 turns the /metrics, /healthz and /readyz server off. */
   metricsPort: setting({
     value: int(0, 65535),
     default: 9464,
     zero: 'off',
-    options: [{ env: ['METRICS_PORT'], flag: 'metrics-port', text: numberText, metavar: 'PORT', description: 'Port of /metrics, /healthz and /readyz; 0 turns the server off.' }],
+    options: [
+      {
+        env: ['METRICS_PORT'],
+        flag: 'metrics-port',
+        text: numberText,
+        metavar: 'PORT',
+        description: 'Port of /metrics, /healthz and /readyz; 0 turns the server off.',
+      },
+    ],
   }),
   /** How often the group's lag is read from the brokers for every partition of its topics. */
   lagIntervalMs: setting({
@@ -303,24 +394,57 @@ export const SCHEMA = {
   format: setting({
     value: FORMAT,
     default: 'cloudevents',
-    options: [{ env: ['FORMAT'], flag: 'format', text: choiceText, annotation: true, description: "cloudevents: binary mode with Knative's attributes; raw: the value alone as the body." }],
+    options: [
+      {
+        env: ['FORMAT'],
+        flag: 'format',
+        text: choiceText,
+        annotation: true,
+        description: "cloudevents: binary mode with Knative's attributes; raw: the value alone as the body.",
+      },
+    ],
   }),
   /** For ce-source: /apis/v1/namespaces/<namespace>/kafkasources/<name>#<topic>. */
   sourceNamespace: setting({
     value: nonEmpty,
     default: 'default',
-    options: [{ env: ['SOURCE_NAMESPACE'], flag: 'source-namespace', text: stringText, metavar: 'NAME', kafkaSource: 'metadata.namespace', description: 'Namespace in ce-source.' }],
+    options: [
+      {
+        env: ['SOURCE_NAMESPACE'],
+        flag: 'source-namespace',
+        text: stringText,
+        metavar: 'NAME',
+        kafkaSource: 'metadata.namespace',
+        description: 'Namespace in ce-source.',
+      },
+    ],
   }),
   sourceName: setting({
     value: nonEmpty,
     default: 'kafka-dispatch',
-    options: [{ env: ['SOURCE_NAME'], flag: 'source-name', text: stringText, metavar: 'NAME', kafkaSource: 'metadata.name', description: 'Name in ce-source.' }],
+    options: [
+      {
+        env: ['SOURCE_NAME'],
+        flag: 'source-name',
+        text: stringText,
+        metavar: 'NAME',
+        kafkaSource: 'metadata.name',
+        description: 'Name in ce-source.',
+      },
+    ],
   }),
   keyType: setting({
     value: KEY_TYPE,
     default: 'string',
     options: [
-      { env: ['KEY_TYPE'], flag: 'key-type', metavar: 'TYPE', text: choiceText, kafkaSource: 'label kafkasources.sources.knative.dev/key-type', description: 'How ce-key is decoded: string, int, float or byte-array.' },
+      {
+        env: ['KEY_TYPE'],
+        flag: 'key-type',
+        metavar: 'TYPE',
+        text: choiceText,
+        kafkaSource: 'label kafkasources.sources.knative.dev/key-type',
+        description: 'How ce-key is decoded: string, int, float or byte-array.',
+      },
     ],
   }),
   /** ceOverrides.extensions: extra CloudEvent attributes on every event. */
@@ -328,7 +452,13 @@ export const SCHEMA = {
     value: extensions,
     default: {},
     options: [
-      { env: ['K_CE_OVERRIDES'], flag: 'ce-overrides', text: ceOverridesText, kafkaSource: 'spec.ceOverrides.extensions', description: 'JSON {"extensions":{...}}: extra CloudEvent attributes on every event.' },
+      {
+        env: ['K_CE_OVERRIDES'],
+        flag: 'ce-overrides',
+        text: ceOverridesText,
+        kafkaSource: 'spec.ceOverrides.extensions',
+        description: 'JSON {"extensions":{...}}: extra CloudEvent attributes on every event.',
+      },
     ],
   }),
   /** In `key` mode, records without a key: one lane per partition, or no order at all. */
@@ -351,7 +481,13 @@ export const SCHEMA = {
     default: undefined,
     display: 'url',
     options: [
-      { env: ['DEAD_LETTER_SINK'], flag: 'dead-letter-sink', text: urlText, kafkaSource: 'spec.delivery.deadLetterSink.uri', description: 'Where records go when the sink refuses them or retries run out.' },
+      {
+        env: ['DEAD_LETTER_SINK'],
+        flag: 'dead-letter-sink',
+        text: urlText,
+        kafkaSource: 'spec.delivery.deadLetterSink.uri',
+        description: 'Where records go when the sink refuses them or retries run out.',
+      },
     ],
   }),
   deadLetterTopic: setting({
@@ -364,7 +500,8 @@ export const SCHEMA = {
         text: stringText,
         metavar: 'TOPIC',
         annotation: true,
-        description: 'Kafka topic for failed records (the original record plus kd-error-* headers); tried when there is no dead-letter sink or it failed.',
+        description:
+          'Kafka topic for failed records (the original record plus kd-error-* headers); tried when there is no dead-letter sink or it failed.',
       },
     ],
   }),
@@ -378,7 +515,8 @@ export const SCHEMA = {
         flag: 'failure-policy',
         text: choiceText,
         annotation: true,
-        description: 'No dead letter, or it failed: skip (as Knative: logged, counted, committed past) or block (retry until someone takes it).',
+        description:
+          'No dead letter, or it failed: skip (as Knative: logged, counted, committed past) or block (retry until someone takes it).',
       },
     ],
   }),
@@ -389,7 +527,13 @@ export const SCHEMA = {
     unit: 'ms',
     zero: 'no limit',
     options: [
-      { env: ['MAX_RECORD_AGE'], flag: 'max-record-age', text: durationText, annotation: true, description: 'A record older than this is dead-lettered instead of retried, seconds or ISO-8601.' },
+      {
+        env: ['MAX_RECORD_AGE'],
+        flag: 'max-record-age',
+        text: durationText,
+        annotation: true,
+        description: 'A record older than this is dead-lettered instead of retried, seconds or ISO-8601.',
+      },
     ],
   }),
   /** Cap on the wait a Retry-After header can ask for. */
@@ -397,20 +541,44 @@ export const SCHEMA = {
     value: ms,
     default: 60_000,
     unit: 'ms',
-    options: [{ env: ['MAX_RETRY_AFTER'], flag: 'max-retry-after', text: durationText, annotation: true, description: 'Longest wait a Retry-After header may ask for.' }],
+    options: [
+      {
+        env: ['MAX_RETRY_AFTER'],
+        flag: 'max-retry-after',
+        text: durationText,
+        annotation: true,
+        description: 'Longest wait a Retry-After header may ask for.',
+      },
+    ],
   }),
   /** Backoff delays are multiplied by a random factor in [1 - jitter, 1 + jitter]. */
   retryJitter: setting({
     value: number(0, 1),
     default: 0,
-    options: [{ env: ['RETRY_JITTER'], flag: 'retry-jitter', text: numberText, annotation: true, description: 'Randomise each backoff delay by ± this fraction (0 to 1).' }],
+    options: [
+      {
+        env: ['RETRY_JITTER'],
+        flag: 'retry-jitter',
+        text: numberText,
+        annotation: true,
+        description: 'Randomise each backoff delay by ± this fraction (0 to 1).',
+      },
+    ],
   }),
   /** Cap on the wait between attempts under the `block` policy. */
   maxBackoffMs: setting({
     value: positiveMs,
     default: 60_000,
     unit: 'ms',
-    options: [{ env: ['MAX_BACKOFF'], flag: 'max-backoff', text: durationText, annotation: true, description: 'Longest wait between attempts under failure-policy block.' }],
+    options: [
+      {
+        env: ['MAX_BACKOFF'],
+        flag: 'max-backoff',
+        text: durationText,
+        annotation: true,
+        description: 'Longest wait between attempts under failure-policy block.',
+      },
+    ],
   }),
   /** 2xx response bodies are produced to this topic, keyed like the input record. */
   replyTopic: setting({
@@ -432,7 +600,15 @@ export const SCHEMA = {
     value: number(0),
     default: 0,
     zero: 'no limit',
-    options: [{ env: ['RATE_LIMIT'], flag: 'rate-limit', text: numberText, annotation: true, description: 'Requests started per second across the process.' }],
+    options: [
+      {
+        env: ['RATE_LIMIT'],
+        flag: 'rate-limit',
+        text: numberText,
+        annotation: true,
+        description: 'Requests started per second across the process.',
+      },
+    ],
   }),
   /** Records fetched ahead of dispatch before fetching pauses. */
   maxBufferedRecords: setting({
@@ -444,7 +620,8 @@ export const SCHEMA = {
         flag: 'max-buffered-records',
         text: numberText,
         annotation: true,
-        description: 'Records fetched ahead of dispatch; past it fetching pauses (and resumes below half of it), so memory stays bounded whatever the lag.',
+        description:
+          'Records fetched ahead of dispatch; past it fetching pauses (and resumes below half of it), so memory stays bounded whatever the lag.',
       },
     ],
   }),
@@ -460,7 +637,8 @@ export const SCHEMA = {
         text: numberText,
         metavar: 'BYTES',
         annotation: true,
-        description: 'Bytes one fetch brings per partition. Memory stays below max-buffered-records plus partitions × this, whatever the lag.',
+        description:
+          'Bytes one fetch brings per partition. Memory stays below max-buffered-records plus partitions × this, whatever the lag.',
       },
     ],
   }),
@@ -475,7 +653,8 @@ export const SCHEMA = {
         flag: 'fetch-max-wait',
         text: durationText,
         annotation: true,
-        description: 'Longest a fetch waits for new records. Short, so a resumed partition or a new record is not held up behind an idle long poll.',
+        description:
+          'Longest a fetch waits for new records. Short, so a resumed partition or a new record is not held up behind an idle long poll.',
       },
     ],
   }),
@@ -483,25 +662,52 @@ export const SCHEMA = {
   saslMechanism: setting({
     value: SASL_MECHANISM,
     default: undefined,
-    options: [{ env: ['KAFKA_SASL_MECHANISM'], flag: 'sasl-mechanism', metavar: 'MECHANISM', text: choiceText, kafkaSource: 'spec.net.sasl.type', description: 'plain, scram-sha-256 or scram-sha-512.' }],
+    options: [
+      {
+        env: ['KAFKA_SASL_MECHANISM'],
+        flag: 'sasl-mechanism',
+        metavar: 'MECHANISM',
+        text: choiceText,
+        kafkaSource: 'spec.net.sasl.type',
+        description: 'plain, scram-sha-256 or scram-sha-512.',
+      },
+    ],
   }),
   saslUsername: setting({
     value: nonEmpty,
     default: undefined,
-    options: [{ env: ['KAFKA_SASL_USERNAME'], flag: 'sasl-username', text: stringText, metavar: 'USER', kafkaSource: 'spec.net.sasl.user', description: 'SASL user.' }],
+    options: [
+      {
+        env: ['KAFKA_SASL_USERNAME'],
+        flag: 'sasl-username',
+        text: stringText,
+        metavar: 'USER',
+        kafkaSource: 'spec.net.sasl.user',
+        description: 'SASL user.',
+      },
+    ],
   }),
   saslPassword: setting({
     value: nonEmpty,
     default: undefined,
     secret: true,
     options: [
-      { env: ['KAFKA_SASL_PASSWORD'], flag: 'sasl-password', text: stringText, metavar: 'PASSWORD', kafkaSource: 'spec.net.sasl.password', description: 'SASL password (never printed or logged).' },
+      {
+        env: ['KAFKA_SASL_PASSWORD'],
+        flag: 'sasl-password',
+        text: stringText,
+        metavar: 'PASSWORD',
+        kafkaSource: 'spec.net.sasl.password',
+        description: 'SASL password (never printed or logged).',
+      },
     ],
   }),
   tlsEnabled: setting({
     value: z.boolean(),
     default: false,
-    options: [{ env: ['KAFKA_TLS'], flag: 'kafka-tls', text: boolText, kafkaSource: 'spec.net.tls.enable', description: 'TLS to the brokers.' }],
+    options: [
+      { env: ['KAFKA_TLS'], flag: 'kafka-tls', text: boolText, kafkaSource: 'spec.net.tls.enable', description: 'TLS to the brokers.' },
+    ],
   }),
   /** PEM contents, not paths. */
   tlsCaCert: setting({
@@ -509,19 +715,43 @@ export const SCHEMA = {
     default: undefined,
     unset: 'system CAs',
     display: 'pem',
-    options: [{ env: ['KAFKA_TLS_CA_FILE'], flag: 'kafka-tls-ca-file', text: fileText, kafkaSource: 'spec.net.tls.caCert', description: 'CA certificates for the brokers (PEM file).' }],
+    options: [
+      {
+        env: ['KAFKA_TLS_CA_FILE'],
+        flag: 'kafka-tls-ca-file',
+        text: fileText,
+        kafkaSource: 'spec.net.tls.caCert',
+        description: 'CA certificates for the brokers (PEM file).',
+      },
+    ],
   }),
   tlsCert: setting({
     value: pem,
     default: undefined,
     display: 'pem',
-    options: [{ env: ['KAFKA_TLS_CERT_FILE'], flag: 'kafka-tls-cert-file', text: fileText, kafkaSource: 'spec.net.tls.cert', description: 'Client certificate for the brokers (PEM file).' }],
+    options: [
+      {
+        env: ['KAFKA_TLS_CERT_FILE'],
+        flag: 'kafka-tls-cert-file',
+        text: fileText,
+        kafkaSource: 'spec.net.tls.cert',
+        description: 'Client certificate for the brokers (PEM file).',
+      },
+    ],
   }),
   tlsKey: setting({
     value: pem,
     default: undefined,
     secret: true,
-    options: [{ env: ['KAFKA_TLS_KEY_FILE'], flag: 'kafka-tls-key-file', text: fileText, kafkaSource: 'spec.net.tls.key', description: 'Client key for the brokers (PEM file).' }],
+    options: [
+      {
+        env: ['KAFKA_TLS_KEY_FILE'],
+        flag: 'kafka-tls-key-file',
+        text: fileText,
+        kafkaSource: 'spec.net.tls.key',
+        description: 'Client key for the brokers (PEM file).',
+      },
+    ],
   }),
 
   /** PEM of CAs trusted for an https sink (K_CA_CERTS). */
@@ -531,7 +761,13 @@ export const SCHEMA = {
     unset: 'system CAs',
     display: 'pem',
     options: [
-      { env: ['K_CA_CERTS'], flag: 'sink-ca-certs', text: pemText, kafkaSource: 'spec.sink.CACerts', description: 'PEM of the CAs trusted for an https sink (what a SinkBinding injects).' },
+      {
+        env: ['K_CA_CERTS'],
+        flag: 'sink-ca-certs',
+        text: pemText,
+        kafkaSource: 'spec.sink.CACerts',
+        description: 'PEM of the CAs trusted for an https sink (what a SinkBinding injects).',
+      },
       { env: ['SINK_CA_FILE'], flag: 'sink-ca-file', text: fileText, description: 'The same, from a file.' },
     ],
   }),
@@ -539,13 +775,22 @@ export const SCHEMA = {
     value: pem,
     default: undefined,
     display: 'pem',
-    options: [{ env: ['SINK_CLIENT_CERT_FILE'], flag: 'sink-client-cert-file', text: fileText, description: 'Client certificate for the sink (PEM file).' }],
+    options: [
+      {
+        env: ['SINK_CLIENT_CERT_FILE'],
+        flag: 'sink-client-cert-file',
+        text: fileText,
+        description: 'Client certificate for the sink (PEM file).',
+      },
+    ],
   }),
   sinkClientKey: setting({
     value: pem,
     default: undefined,
     secret: true,
-    options: [{ env: ['SINK_CLIENT_KEY_FILE'], flag: 'sink-client-key-file', text: fileText, description: 'Client key for the sink (PEM file).' }],
+    options: [
+      { env: ['SINK_CLIENT_KEY_FILE'], flag: 'sink-client-key-file', text: fileText, description: 'Client key for the sink (PEM file).' },
+    ],
   }),
   /** File with a bearer token for the sink, re-read when it changes (OIDC audience setups). */
   sinkTokenFile: setting({
@@ -567,7 +812,13 @@ export const SCHEMA = {
     value: nonEmpty,
     default: '/var/run/secrets/kafka-dispatch',
     options: [
-      { env: ['SECRETS_DIR'], flag: 'secrets-dir', text: stringText, metavar: 'DIR', description: 'Where a secretKeyRef {name, key} is read: <dir>/<name>/<key>, else env <NAME>_<KEY>.' },
+      {
+        env: ['SECRETS_DIR'],
+        flag: 'secrets-dir',
+        text: stringText,
+        metavar: 'DIR',
+        description: 'Where a secretKeyRef {name, key} is read: <dir>/<name>/<key>, else env <NAME>_<KEY>.',
+      },
     ],
   }),
 } as const;
@@ -587,7 +838,10 @@ const def = (key: SettingKey): SettingDef => SCHEMA[key] as unknown as SettingDe
 export const REQUIRED_SETTINGS = SETTING_KEYS.filter((key) => def(key).required) as RequiredKey[];
 
 /** Every setting but the required ones, at its default (`undefined` for those unset by default). */
-export const DEFAULTS = Object.fromEntries(SETTING_KEYS.filter((key) => !def(key).required).map((key) => [key, def(key).default])) as Omit<Settings, RequiredKey>;
+export const DEFAULTS = Object.fromEntries(SETTING_KEYS.filter((key) => !def(key).required).map((key) => [key, def(key).default])) as Omit<
+  Settings,
+  RequiredKey
+>;
 
 /** Settings that hold credentials: never printed, never logged. */
 export const SECRET_SETTINGS = SETTING_KEYS.filter((key) => def(key).secret) as readonly SettingKey[];
@@ -691,7 +945,12 @@ function defaultText(key: SettingKey, option: OptionDef<z.ZodType>): string {
 }
 
 /** How `validate` and the redaction treat a setting. */
-export function displayOf(key: SettingKey): { secret: boolean; display: 'url' | 'pem' | undefined; required: boolean; unset: string | undefined } {
+export function displayOf(key: SettingKey): {
+  secret: boolean;
+  display: 'url' | 'pem' | undefined;
+  required: boolean;
+  unset: string | undefined;
+} {
   const d = def(key);
   return { secret: d.secret === true, display: d.display, required: d.required, unset: d.unset };
 }

@@ -168,7 +168,9 @@ function fromStructured(record: KafkaRecord): Mapped {
     if (member === 'data' || member === 'data_base64') continue;
     if (value === null || value === undefined) continue;
     if (typeof value === 'object') {
-      throw new RecordFormatError(`structured CloudEvent at ${where}: attribute "${member}" must be a string, number or boolean, got ${Array.isArray(value) ? 'an array' : 'an object'}`);
+      throw new RecordFormatError(
+        `structured CloudEvent at ${where}: attribute "${member}" must be a string, number or boolean, got ${Array.isArray(value) ? 'an array' : 'an object'}`,
+      );
     }
     const text = String(value);
     const name = attributeName(member);

@@ -56,7 +56,10 @@ export interface DispatchListener {
 
 /** Calls each listener in turn; one that throws does not stop the others. */
 export class ListenerSet implements Required<DispatchListener> {
-  constructor(private readonly listeners: DispatchListener[], private readonly onError: (error: unknown) => void = () => {}) {}
+  constructor(
+    private readonly listeners: DispatchListener[],
+    private readonly onError: (error: unknown) => void = () => {},
+  ) {}
 
   add(listener: DispatchListener): void {
     this.listeners.push(listener);

@@ -151,7 +151,12 @@ export class RecordDispatcher {
    * The sink: the first attempt, then the retries the rules allow (retriable failures of a record not
    * past its maximum age). The status that delivered the record, or the last failure.
    */
-  private async deliver(record: KafkaRecord, request: OutboundRequest, counter: { attempts: number }, tracing: RecordTrace): Promise<AttemptOutcome<number, Failure>> {
+  private async deliver(
+    record: KafkaRecord,
+    request: OutboundRequest,
+    counter: { attempts: number },
+    tracing: RecordTrace,
+  ): Promise<AttemptOutcome<number, Failure>> {
     const attempt = () => this.attempt(record, request, tracing, ++counter.attempts);
     // Outside the retry loop: nearly every record goes through on its first attempt.
     const first = await attempt();
@@ -162,7 +167,8 @@ export class RecordDispatcher {
       retries: this.options.retry,
       rules: this.rules,
       expired: () => this.isTooOld(record),
-      onFailed: (failure, attempt, nextDelayMs) => this.options.listener.onAttemptFailed?.(record, { attempt, error: failure.error, nextDelayMs }),
+      onFailed: (failure, attempt, nextDelayMs) =>
+        this.options.listener.onAttemptFailed?.(record, { attempt, error: failure.error, nextDelayMs }),
       signal: this.options.signal,
     });
   }
@@ -172,7 +178,13 @@ export class RecordDispatcher {
    * not an exception. Its span starts when the request leaves (after the rate limiter), and the
    * request carries that span's trace context.
    */
-  private async attempt(record: KafkaRecord, request: OutboundRequest, tracing: RecordTrace, attemptNumber: number, target?: string): Promise<AttemptOutcome<number, Failure>> {
+  private async attempt(
+    record: KafkaRecord,
+    request: OutboundRequest,
+    tracing: RecordTrace,
+    attemptNumber: number,
+    target?: string,
+  ): Promise<AttemptOutcome<number, Failure>> {
     let response: SinkResponse;
     const kind = target ? 'dead-letter' : 'sink';
     let started = 0;
@@ -197,7 +209,12 @@ export class RecordDispatcher {
       return { done: response.status };
     }
     const retriable = isRetriableStatus(response.status);
-    const error = new SinkResponseError(response.status, response.body, retriable, parseRetryAfter(response.headers['retry-after'], this.now()));
+    const error = new SinkResponseError(
+      response.status,
+      response.body,
+      retriable,
+      parseRetryAfter(response.headers['retry-after'], this.now()),
+    );
     span?.end({ status: response.status, error });
     return { failed: { error, status: response.status, body: response.body } };
   }
@@ -231,7 +248,12 @@ export class RecordDispatcher {
     return false;
   }
 
-  private async toDeadLetterSink(record: KafkaRecord, failure: Failure, sink: NonNullable<DeadLetters['sink']>, tracing: RecordTrace): Promise<boolean> {
+  private async toDeadLetterSink(
+    record: KafkaRecord,
+    failure: Failure,
+    sink: NonNullable<DeadLetters['sink']>,
+    tracing: RecordTrace,
+  ): Promise<boolean> {
     let request: OutboundRequest;
     try {
       request = sink.encode(record);
@@ -241,14 +263,21 @@ export class RecordDispatcher {
     }
     const headers: Record<string, string> = { ...request.headers, 'ce-knativeerrordest': this.options.sinkUri };
     if (failure.status !== undefined) headers['ce-knativeerrorcode'] = String(failure.status);
-    if (failure.body && failure.body.length > 0) headers['ce-knativeerrordata'] = failure.body.subarray(0, ERROR_DATA_LIMIT).toString('base64');
+    if (failure.body && failure.body.length > 0)
+      headers['ce-knativeerrordata'] = failure.body.subarray(0, ERROR_DATA_LIMIT).toString('base64');
     const deadRequest = { headers, body: request.body };
     // Attempts are numbered per destination; the same rules as the sink's, but no age limit: a
     // record too old for the sink is just what the dead letter is for.
     const send = (attempt: number) => this.attempt(record, deadRequest, tracing, attempt, sink.uri);
     const first = await send(1);
     if ('done' in first) return true;
-    const result = await retryLoop({ failed: first.failed, retry: (retry) => send(retry + 1), retries: this.options.retry, rules: this.rules, signal: this.options.signal });
+    const result = await retryLoop({
+      failed: first.failed,
+      retry: (retry) => send(retry + 1),
+      retries: this.options.retry,
+      rules: this.rules,
+      signal: this.options.signal,
+    });
     if ('done' in result) return true;
     // A hard stop is no failure of the dead letter: the record stays unfinished.
     if (!this.aborted) this.options.listener.onDeadLetterFailed?.(record, result.failed.error);
@@ -274,7 +303,13 @@ export class RecordDispatcher {
    * again and again, waiting the configured backoff capped by maxBackoffMs, until one takes the
    * record or the dispatcher stops (undefined).
    */
-  private async block(record: KafkaRecord, request: OutboundRequest, failed: Failure, counter: { attempts: number }, tracing: RecordTrace): Promise<Omit<DispatchResult, 'durationMs' | 'attempts'> | undefined> {
+  private async block(
+    record: KafkaRecord,
+    request: OutboundRequest,
+    failed: Failure,
+    counter: { attempts: number },
+    tracing: RecordTrace,
+  ): Promise<Omit<DispatchResult, 'durationMs' | 'attempts'> | undefined> {
     const { listener } = this.options;
     const result = await retryLoop<Omit<DispatchResult, 'durationMs' | 'attempts'>, Failure>({
       failed,
@@ -283,7 +318,8 @@ export class RecordDispatcher {
         if ('done' in sent) return { done: { outcome: 'delivered', status: sent.done } };
         const failure = sent.failed;
         listener.onAttemptFailed?.(record, { attempt: counter.attempts, error: failure.error, nextDelayMs: undefined });
-        if (await this.deadLetter(record, failure, tracing)) return { done: { outcome: 'dead-lettered', status: failure.status, error: failure.error } };
+        if (await this.deadLetter(record, failure, tracing))
+          return { done: { outcome: 'dead-lettered', status: failure.status, error: failure.error } };
         return sent;
       },
       retries: Number.POSITIVE_INFINITY,

@@ -82,7 +82,8 @@ export async function retryLoop<T, F extends { error: DispatchError }>(options: 
         minTimeout: 0,
         ...(signal ? { signal } : {}),
         // An abort reported as a failure (p-retry checks the signal around attempts) is no attempt of ours.
-        onFailedAttempt: ({ error, attemptNumber, retriesLeft }) => (error === last.error ? afterFailure(attemptNumber + 1, retriesLeft) : undefined),
+        onFailedAttempt: ({ error, attemptNumber, retriesLeft }) =>
+          error === last.error ? afterFailure(attemptNumber + 1, retriesLeft) : undefined,
         shouldRetry: () => retryNext && !signal?.aborted,
       },
     );

@@ -71,7 +71,10 @@ export class OffsetManager implements DispatchListener {
 
   /** Commits what can be committed; calls are serialised so commits never go backwards. */
   commit(): Promise<void> {
-    this.committing = this.committing.then(() => this.commitNow(), () => this.commitNow());
+    this.committing = this.committing.then(
+      () => this.commitNow(),
+      () => this.commitNow(),
+    );
     return this.committing;
   }
 

@@ -18,7 +18,9 @@ export interface RebalanceParts {
  * records and offsets of the partitions lost, so nothing is committed over the new owner's progress.
  * A crash: not ready until the consumer rejoins.
  */
-export function rebalanceHandlers(parts: RebalanceParts): Required<Pick<KafkaSourceHandlers, 'onRebalancing' | 'onAssignment' | 'onCrash'>> {
+export function rebalanceHandlers(
+  parts: RebalanceParts,
+): Required<Pick<KafkaSourceHandlers, 'onRebalancing' | 'onAssignment' | 'onCrash'>> {
   const { offsets, scheduler, readiness, logger } = parts;
   return {
     onRebalancing: () => {

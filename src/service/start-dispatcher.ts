@@ -79,7 +79,12 @@ export async function startDispatcher(settings: Settings, options: StartOptions 
   const listeners = new ListenerSet([metrics, loggingListener(logger), offsets, ...(options.listeners ?? [])], (error) =>
     logger.error({ err: error }, 'a dispatch listener failed'),
   );
-  const ceContext: CloudEventContext = { namespace: settings.sourceNamespace, name: settings.sourceName, keyType: settings.keyType, extensions: settings.ceExtensions };
+  const ceContext: CloudEventContext = {
+    namespace: settings.sourceNamespace,
+    name: settings.sourceName,
+    keyType: settings.keyType,
+    extensions: settings.ceExtensions,
+  };
   const encodeCe = (record: KafkaRecord) => encodeCloudEvent(record, ceContext);
   const limiter = settings.rateLimit > 0 ? new Bottleneck({ minTime: 1000 / settings.rateLimit }) : undefined;
   const hardStop = new AbortController();
@@ -116,7 +121,12 @@ export async function startDispatcher(settings: Settings, options: StartOptions 
   // The scheduler counts what the listeners made before it hear of: they read it from now on.
   const buffered = () => scheduler.queuedOrRunning;
   metrics.observeBuffered(buffered);
-  const backpressure = new Backpressure({ maxBufferedRecords: settings.maxBufferedRecords, maxInFlight: settings.maxInFlight, buffered, source });
+  const backpressure = new Backpressure({
+    maxBufferedRecords: settings.maxBufferedRecords,
+    maxInFlight: settings.maxInFlight,
+    buffered,
+    source,
+  });
   listeners.add(backpressure);
 
   const admin = kafka.admin();
@@ -134,7 +144,10 @@ export async function startDispatcher(settings: Settings, options: StartOptions 
     onRefreshed: (failure) => readiness.brokersRead(failure),
   });
   const serverPort = options.metricsServerPort ?? (settings.metricsPort > 0 ? settings.metricsPort : undefined);
-  const server = serverPort === undefined ? undefined : await startHealthServer({ port: serverPort, registry: metrics.registry, notReadyReason: () => readiness.notReadyReason() });
+  const server =
+    serverPort === undefined
+      ? undefined
+      : await startHealthServer({ port: serverPort, registry: metrics.registry, notReadyReason: () => readiness.notReadyReason() });
 
   const release = async () => {
     await sender.close().catch(() => {});
@@ -146,7 +159,14 @@ export async function startDispatcher(settings: Settings, options: StartOptions 
   };
 
   logger.info(
-    { brokers: settings.brokers, topics: settings.topics, group: settings.groupId, ordering: settings.ordering, format: settings.format, metricsPort: server?.port },
+    {
+      brokers: settings.brokers,
+      topics: settings.topics,
+      group: settings.groupId,
+      ordering: settings.ordering,
+      format: settings.format,
+      metricsPort: server?.port,
+    },
     'starting dispatcher',
   );
   offsets.start();
@@ -174,14 +194,17 @@ export async function startDispatcher(settings: Settings, options: StartOptions 
     isReady: () => readiness.isReady(),
     notReadyReason: () => readiness.notReadyReason(),
     buffered,
-    stop: (graceMs = settings.shutdownGraceMs) => (stopped ??= drain({ readiness, source, scheduler, offsets, hardStop, release, logger }, graceMs)),
+    stop: (graceMs = settings.shutdownGraceMs) =>
+      (stopped ??= drain({ readiness, source, scheduler, offsets, hardStop, release, logger }, graceMs)),
   };
 }
 
 /** The undici sender, with the sink's TLS and its bearer token file. */
 function createSender(settings: Settings, logger: Logger): HttpSender {
   const tokenFile = settings.sinkTokenFile
-    ? new TokenFile(settings.sinkTokenFile, (error) => logger.warn({ err: error }, 'cannot read the sink token file; keeping the last token'))
+    ? new TokenFile(settings.sinkTokenFile, (error) =>
+        logger.warn({ err: error }, 'cannot read the sink token file; keeping the last token'),
+      )
     : undefined;
   return new HttpSender({
     sinkUri: settings.sinkUri,

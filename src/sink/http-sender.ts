@@ -71,7 +71,10 @@ export class HttpSender implements Sender {
       return { status: response.statusCode, headers: response.headers, body };
     } catch (error) {
       if (timedOut) {
-        throw new SinkTransportError(`no answer from ${redactOrigin(url)} within ${this.options.timeoutMs} ms`, { timedOut: true, cause: error });
+        throw new SinkTransportError(`no answer from ${redactOrigin(url)} within ${this.options.timeoutMs} ms`, {
+          timedOut: true,
+          cause: error,
+        });
       }
       const code = (error as { code?: string }).code;
       throw new SinkTransportError(`request to ${redactOrigin(url)} failed: ${code ?? ''} ${(error as Error).message}`.trim(), {
@@ -118,7 +121,6 @@ async function readLimited(body: Dispatcher.ResponseData['body'], limit: number)
 function redactOrigin(url: URL): string {
   return `${url.protocol}//${url.host}${url.pathname}`;
 }
-
 
 function pickDefined<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;

@@ -10,7 +10,10 @@ export class TokenFile {
   private mtimeMs = -1;
   private checkedAt = 0;
 
-  constructor(private readonly path: string, private readonly onError: (error: Error) => void = () => {}) {
+  constructor(
+    private readonly path: string,
+    private readonly onError: (error: Error) => void = () => {},
+  ) {
     this.refresh();
   }
 

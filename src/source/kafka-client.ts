@@ -3,7 +3,13 @@ import type { Settings } from '../config/settings.js';
 import type { Logger } from '../telemetry/logger.js';
 
 /** One kafkajs client for the consumer and the producer, with the brokers' SASL and TLS settings. */
-export function createKafka(settings: Pick<Settings, 'brokers' | 'clientId' | 'saslMechanism' | 'saslUsername' | 'saslPassword' | 'tlsEnabled' | 'tlsCaCert' | 'tlsCert' | 'tlsKey'>, logger: Logger): Kafka {
+export function createKafka(
+  settings: Pick<
+    Settings,
+    'brokers' | 'clientId' | 'saslMechanism' | 'saslUsername' | 'saslPassword' | 'tlsEnabled' | 'tlsCaCert' | 'tlsCert' | 'tlsKey'
+  >,
+  logger: Logger,
+): Kafka {
   const config: KafkaConfig = {
     clientId: settings.clientId,
     brokers: settings.brokers,
@@ -26,11 +32,12 @@ export function createKafka(settings: Pick<Settings, 'brokers' | 'clientId' | 's
 
 function kafkajsLogger(logger: Logger) {
   const child = logger.child({ component: 'kafkajs' });
-  return () => ({ level, log }: LogEntry) => {
-    const { message, timestamp: _t, logger: _l, ...rest } = log;
-    if (level === logLevel.ERROR || level === logLevel.NOTHING) child.error(rest, message);
-    else if (level === logLevel.WARN) child.warn(rest, message);
-    else if (level === logLevel.INFO) child.info(rest, message);
-    else child.debug(rest, message);
-  };
+  return () =>
+    ({ level, log }: LogEntry) => {
+      const { message, timestamp: _t, logger: _l, ...rest } = log;
+      if (level === logLevel.ERROR || level === logLevel.NOTHING) child.error(rest, message);
+      else if (level === logLevel.WARN) child.warn(rest, message);
+      else if (level === logLevel.INFO) child.info(rest, message);
+      else child.debug(rest, message);
+    };
 }

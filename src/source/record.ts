@@ -16,6 +16,10 @@ export function partitionId(topic: string, partition: number): string {
   return `${topic}/${partition}`;
 }
 
-export function describeRecord(record: Pick<KafkaRecord, 'topic' | 'partition' | 'offset'>): { topic: string; partition: number; offset: number } {
+export function describeRecord(record: Pick<KafkaRecord, 'topic' | 'partition' | 'offset'>): {
+  topic: string;
+  partition: number;
+  offset: number;
+} {
   return { topic: record.topic, partition: record.partition, offset: record.offset };
 }

@@ -88,6 +88,7 @@ export class LagCollector {
     }
     for (const [topic, seconds] of maxByTopic) metrics.groupLagSeconds.set({ group: groupId, topic }, seconds);
     metrics.committedOffset.reset();
-    for (const c of this.options.committedOffsets()) metrics.committedOffset.set({ topic: c.topic, partition: String(c.partition) }, Number(c.offset));
+    for (const c of this.options.committedOffsets())
+      metrics.committedOffset.set({ topic: c.topic, partition: String(c.partition) }, Number(c.offset));
   }
 }

@@ -52,7 +52,6 @@ export interface GroupLag {
   total: number;
 }
 
-
 export class LagReader {
   constructor(private readonly admin: Admin) {}
 
@@ -148,7 +147,8 @@ export async function oldestUnconsumedTimestamps(
 ): Promise<Map<string, number>> {
   const found = new Map<string, number>();
   const wanted = new Map<string, { offset: number; endOffset: number }>();
-  for (const p of partitions) if (p.endOffset > p.offset) wanted.set(partitionId(p.topic, p.partition), { offset: p.offset, endOffset: p.endOffset });
+  for (const p of partitions)
+    if (p.endOffset > p.offset) wanted.set(partitionId(p.topic, p.partition), { offset: p.offset, endOffset: p.endOffset });
   if (wanted.size === 0) return found;
 
   const deadline = Date.now() + timeoutMs;
@@ -186,7 +186,8 @@ export async function oldestUnconsumedTimestamps(
     // Seeks made before the group is joined are applied before the first fetch of each partition
     // (what kafkajs's own admin.setOffsets relies on); batches fetched before a seek are dropped.
     for (const p of partitions) {
-      if (wanted.has(partitionId(p.topic, p.partition))) consumer.seek({ topic: p.topic, partition: p.partition, offset: String(p.offset) });
+      if (wanted.has(partitionId(p.topic, p.partition)))
+        consumer.seek({ topic: p.topic, partition: p.partition, offset: String(p.offset) });
     }
     await withTimeout(running, deadline - Date.now());
     timer = setTimeout(finish, Math.max(0, deadline - Date.now()));

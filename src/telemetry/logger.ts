@@ -31,7 +31,9 @@ export const REDACTED_LOG_PATHS = [
 export function createLogger(options: LoggerOptions = {}): Logger {
   const requested = (options.level ?? process.env.LOG_LEVEL ?? 'info').toLowerCase();
   const level = LEVELS.has(requested) ? requested : 'info';
-  const format = options.format ?? (process.env.LOG_FORMAT as 'json' | 'pretty' | undefined) ??
+  const format =
+    options.format ??
+    (process.env.LOG_FORMAT as 'json' | 'pretty' | undefined) ??
     (process.stdout.isTTY && !options.destination ? 'pretty' : 'json');
   const base = {
     level,

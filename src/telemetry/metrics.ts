@@ -46,16 +46,41 @@ export class DispatchMetrics implements DispatchListener {
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
-    const counter = <L extends string>(name: string, help: string, labelNames: L[] = []) => new Counter<L>({ name, help, labelNames, registers });
-    const gauge = <L extends string>(name: string, help: string, labelNames: L[] = []) => new Gauge<L>({ name, help, labelNames, registers });
+    const counter = <L extends string>(name: string, help: string, labelNames: L[] = []) =>
+      new Counter<L>({ name, help, labelNames, registers });
+    const gauge = <L extends string>(name: string, help: string, labelNames: L[] = []) =>
+      new Gauge<L>({ name, help, labelNames, registers });
     this.received = counter('kafka_dispatch_records_received_total', 'Records taken from Kafka and started.', ['topic']);
-    this.finished = counter('kafka_dispatch_records_finished_total', 'Records finished, by outcome (delivered, dead_lettered, skipped, discarded) and the class of the last sink status.', ['topic', 'outcome', 'status_class']);
-    this.attempts = counter('kafka_dispatch_attempts_total', 'HTTP attempts, to the sink or the dead-letter sink, by status class (none: no answer).', ['topic', 'target', 'status_class']);
+    this.finished = counter(
+      'kafka_dispatch_records_finished_total',
+      'Records finished, by outcome (delivered, dead_lettered, skipped, discarded) and the class of the last sink status.',
+      ['topic', 'outcome', 'status_class'],
+    );
+    this.attempts = counter(
+      'kafka_dispatch_attempts_total',
+      'HTTP attempts, to the sink or the dead-letter sink, by status class (none: no answer).',
+      ['topic', 'target', 'status_class'],
+    );
     this.retries = counter('kafka_dispatch_retries_total', 'Attempts that were followed by another one.', ['topic']);
-    this.attemptDuration = new Histogram({ name: 'kafka_dispatch_attempt_duration_seconds', help: 'Duration of one HTTP attempt.', labelNames: ['target', 'status_class'], buckets: LATENCY_BUCKETS, registers });
-    this.endToEnd = new Histogram({ name: 'kafka_dispatch_end_to_end_seconds', help: 'Record timestamp to its final outcome.', labelNames: ['topic', 'outcome'], buckets: END_TO_END_BUCKETS, registers });
+    this.attemptDuration = new Histogram({
+      name: 'kafka_dispatch_attempt_duration_seconds',
+      help: 'Duration of one HTTP attempt.',
+      labelNames: ['target', 'status_class'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.endToEnd = new Histogram({
+      name: 'kafka_dispatch_end_to_end_seconds',
+      help: 'Record timestamp to its final outcome.',
+      labelNames: ['topic', 'outcome'],
+      buckets: END_TO_END_BUCKETS,
+      registers,
+    });
     this.inFlight = gauge('kafka_dispatch_in_flight_requests', 'Records being dispatched now (in an attempt or waiting between attempts).');
-    this.inFlightCapacity = gauge('kafka_dispatch_in_flight_capacity', 'The configured maximum of records in flight (max-in-flight); saturation = in_flight_requests / in_flight_capacity.');
+    this.inFlightCapacity = gauge(
+      'kafka_dispatch_in_flight_capacity',
+      'The configured maximum of records in flight (max-in-flight); saturation = in_flight_requests / in_flight_capacity.',
+    );
     this.retryBacklog = gauge('kafka_dispatch_retry_backlog', 'Records waiting for their next attempt.');
     this.buffered = new Gauge({
       name: 'kafka_dispatch_buffered_records',
@@ -65,17 +90,47 @@ export class DispatchMetrics implements DispatchListener {
         if (this.bufferedRecords) this.buffered.set(this.bufferedRecords());
       },
     });
-    this.blockedRetries = counter('kafka_dispatch_blocked_retries_total', 'Retries of records holding their partition under failure-policy block.', ['topic']);
-    this.deadLetterFailures = counter('kafka_dispatch_dead_letter_failures_total', 'Records a dead letter (sink or topic) did not take.', ['topic']);
-    this.replyFailures = counter('kafka_dispatch_reply_failures_total', 'Responses that could not be produced to the reply topic.', ['topic']);
+    this.blockedRetries = counter(
+      'kafka_dispatch_blocked_retries_total',
+      'Retries of records holding their partition under failure-policy block.',
+      ['topic'],
+    );
+    this.deadLetterFailures = counter('kafka_dispatch_dead_letter_failures_total', 'Records a dead letter (sink or topic) did not take.', [
+      'topic',
+    ]);
+    this.replyFailures = counter('kafka_dispatch_reply_failures_total', 'Responses that could not be produced to the reply topic.', [
+      'topic',
+    ]);
     this.rebalances = counter('kafka_dispatch_rebalances_total', 'Consumer group rebalances this member went through.');
-    this.committedOffset = gauge('kafka_dispatch_committed_offset', 'The last offset this member committed (the next to consume), per partition it owns.', ['topic', 'partition']);
-    this.connected = gauge('kafka_dispatch_consumer_connected', '1 while the consumer is a member of its group and the brokers answer, else 0.');
-    this.lag = gauge('kafka_dispatch_consumer_lag', "Records between the group's committed offset and the partition's end, for every partition of the group's topics.", ['group', 'topic', 'partition']);
-    this.lagSeconds = gauge('kafka_dispatch_consumer_lag_seconds', 'Age of the oldest record not yet finished, per partition this member owns (0 when none is waiting).', ['group', 'topic', 'partition']);
+    this.committedOffset = gauge(
+      'kafka_dispatch_committed_offset',
+      'The last offset this member committed (the next to consume), per partition it owns.',
+      ['topic', 'partition'],
+    );
+    this.connected = gauge(
+      'kafka_dispatch_consumer_connected',
+      '1 while the consumer is a member of its group and the brokers answer, else 0.',
+    );
+    this.lag = gauge(
+      'kafka_dispatch_consumer_lag',
+      "Records between the group's committed offset and the partition's end, for every partition of the group's topics.",
+      ['group', 'topic', 'partition'],
+    );
+    this.lagSeconds = gauge(
+      'kafka_dispatch_consumer_lag_seconds',
+      'Age of the oldest record not yet finished, per partition this member owns (0 when none is waiting).',
+      ['group', 'topic', 'partition'],
+    );
     this.groupLag = gauge('kafka_dispatch_consumer_group_lag', 'Lag in records summed over the partitions of a topic.', ['group', 'topic']);
-    this.groupLagSeconds = gauge('kafka_dispatch_consumer_group_lag_seconds', 'The largest lag in seconds among the partitions of a topic this member owns.', ['group', 'topic']);
-    this.lagRefreshFailures = counter('kafka_dispatch_lag_refresh_failures_total', 'Lag refreshes that failed (the brokers did not answer).');
+    this.groupLagSeconds = gauge(
+      'kafka_dispatch_consumer_group_lag_seconds',
+      'The largest lag in seconds among the partitions of a topic this member owns.',
+      ['group', 'topic'],
+    );
+    this.lagRefreshFailures = counter(
+      'kafka_dispatch_lag_refresh_failures_total',
+      'Lag refreshes that failed (the brokers did not answer).',
+    );
     if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry });
   }
 
@@ -107,7 +162,8 @@ export class DispatchMetrics implements DispatchListener {
     const statusClass = report.error ? 'none' : classOf(report.status);
     const key = `${record.topic}|${report.target}|${statusClass}`;
     this.child(`a|${key}`, () => this.attempts.labels({ topic: record.topic, target: report.target, status_class: statusClass })).inc!();
-    this.child(`d|${report.target}|${statusClass}`, () => this.attemptDuration.labels({ target: report.target, status_class: statusClass })).observe!(report.durationMs / 1000);
+    this.child(`d|${report.target}|${statusClass}`, () => this.attemptDuration.labels({ target: report.target, status_class: statusClass }))
+      .observe!(report.durationMs / 1000);
   }
 
   onAttemptFailed(record: KafkaRecord, failure: AttemptFailure): void {
@@ -138,8 +194,12 @@ export class DispatchMetrics implements DispatchListener {
     this.totals[key]++;
     const outcome = result.outcome === 'dead-lettered' ? 'dead_lettered' : result.outcome;
     const statusClass = classOf(result.status);
-    this.child(`f|${record.topic}|${outcome}|${statusClass}`, () => this.finished.labels({ topic: record.topic, outcome, status_class: statusClass })).inc!();
-    this.child(`e|${record.topic}|${outcome}`, () => this.endToEnd.labels({ topic: record.topic, outcome })).observe!(Math.max(0, (Date.now() - record.timestamp) / 1000));
+    this.child(`f|${record.topic}|${outcome}|${statusClass}`, () =>
+      this.finished.labels({ topic: record.topic, outcome, status_class: statusClass }),
+    ).inc!();
+    this.child(`e|${record.topic}|${outcome}`, () => this.endToEnd.labels({ topic: record.topic, outcome })).observe!(
+      Math.max(0, (Date.now() - record.timestamp) / 1000),
+    );
   }
 }
 

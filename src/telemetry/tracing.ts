@@ -42,7 +42,7 @@ import {
 import { redactUrl } from '../config/redact.js';
 import type { OutboundRequest } from '../sink/sender.js';
 import type { DispatchResult } from '../dispatch/outcome.js';
-import type { AttemptEnd, AttemptTrace, RecordTrace, RecordTracer } from '../dispatch/record-tracer.js';
+import type { AttemptTrace, RecordTrace, RecordTracer } from '../dispatch/record-tracer.js';
 import type { DispatchError } from '../errors.js';
 import { headerText, lastHeader } from '../source/headers.js';
 import type { KafkaRecord } from '../source/record.js';
@@ -246,6 +246,8 @@ function recordAttributes(record: KafkaRecord, options: RecordTraceOptions): Att
 function printableKey(key: Buffer | null): string | undefined {
   if (key === null || key.length === 0 || key.length > MAX_KEY_ATTRIBUTE_LENGTH) return undefined;
   const text = key.toString('utf8');
+  // Control characters make a key unreadable as an attribute.
+  // eslint-disable-next-line no-control-regex
   if (text.includes('\uFFFD') || /[\x00-\x1f\x7f]/.test(text)) return undefined;
   return text;
 }
@@ -363,7 +365,11 @@ export async function startTracingFromEnv(
     const sdk = new sdkModule.NodeSDK({ serviceName, instrumentations: [] });
     await sdk.start();
     logger.info(
-      { serviceName, endpoint: env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? env.OTEL_EXPORTER_OTLP_ENDPOINT, protocol: env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? env.OTEL_EXPORTER_OTLP_PROTOCOL },
+      {
+        serviceName,
+        endpoint: env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? env.OTEL_EXPORTER_OTLP_ENDPOINT,
+        protocol: env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? env.OTEL_EXPORTER_OTLP_PROTOCOL,
+      },
       'OpenTelemetry tracing started (OTLP export)',
     );
     let stopped: Promise<void> | undefined;

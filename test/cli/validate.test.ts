@@ -4,7 +4,11 @@ import { SETTING_KEYS } from '../../src/config/schema.js';
 import { formatSettings } from '../../src/cli/validate.js';
 import { runCli } from '../helpers/cli.js';
 
-const REQUIRED_ENV = { KAFKA_BROKERS: 'b1:9092,b2:9092', KAFKA_TOPICS: 't', K_SINK: 'http://user:hunter2@sink.example/predict?token=tok123&query=music' };
+const REQUIRED_ENV = {
+  KAFKA_BROKERS: 'b1:9092,b2:9092',
+  KAFKA_TOPICS: 't',
+  K_SINK: 'http://user:hunter2@sink.example/predict?token=tok123&query=music',
+};
 const PASSWORD = 'S3cr3t-pa55';
 
 function output(env: Record<string, string>): string {
@@ -34,7 +38,8 @@ describe('validate output', () => {
   it('names each setting by its environment variable and flag, never by its internal name', () => {
     expect(rowOf(text, 'REQUEST_TIMEOUT (--request-timeout)')).toBeDefined();
     expect(rowOf(text, 'K_SINK / SINK_URI (--sink)')).toBeDefined();
-    for (const internal of ['requestTimeoutMs', 'ceExtensions', 'saslPassword', 'backoffDelayMs', 'sinkUri']) expect(text).not.toContain(internal);
+    for (const internal of ['requestTimeoutMs', 'ceExtensions', 'saslPassword', 'backoffDelayMs', 'sinkUri'])
+      expect(text).not.toContain(internal);
   });
 
   it('prints durations with their unit, objects as JSON, lists comma-separated, each with its source', () => {
@@ -68,7 +73,12 @@ describe('validate output', () => {
 
 describe('kafka-dispatch validate', () => {
   it('prints the resolved settings by their user-facing names, exit 0', async () => {
-    const { code, stdout, stderr } = await runCli(['validate', '--request-timeout', '0.3'], { ...REQUIRED_ENV, KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: PASSWORD });
+    const { code, stdout, stderr } = await runCli(['validate', '--request-timeout', '0.3'], {
+      ...REQUIRED_ENV,
+      KAFKA_SASL_MECHANISM: 'plain',
+      KAFKA_SASL_USERNAME: 'u',
+      KAFKA_SASL_PASSWORD: PASSWORD,
+    });
     expect(stderr).toBe('');
     expect(code).toBe(0);
     expect(rowOf(stdout, 'REQUEST_TIMEOUT (--request-timeout)')).toMatch(/ 0\.3 s {2}\[--request-timeout\]$/);
@@ -77,7 +87,12 @@ describe('kafka-dispatch validate', () => {
   });
 
   it('--json keeps its machine-readable shape: settings by internal name in milliseconds, and their origins', async () => {
-    const { code, stdout } = await runCli(['validate', '--json', '--ce-overrides', '{"extensions":{"team":"ai"}}'], { ...REQUIRED_ENV, KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: PASSWORD });
+    const { code, stdout } = await runCli(['validate', '--json', '--ce-overrides', '{"extensions":{"team":"ai"}}'], {
+      ...REQUIRED_ENV,
+      KAFKA_SASL_MECHANISM: 'plain',
+      KAFKA_SASL_USERNAME: 'u',
+      KAFKA_SASL_PASSWORD: PASSWORD,
+    });
     expect(code).toBe(0);
     const { settings, origins } = JSON.parse(stdout) as { settings: Record<string, unknown>; origins: Record<string, string> };
     // Unset settings are left out, as JSON has no undefined.

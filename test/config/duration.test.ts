@@ -28,7 +28,24 @@ const ISO_VALID: ReadonlyArray<[text: string, ms: number]> = [
   ['  PT2S  ', 2000],
 ];
 
-const ISO_INVALID: ReadonlyArray<string> = ['', ' ', 'P', 'PT', 'P1DT', '2s', '2', 'PT-1S', '-PT1S', 'abc', 'PT1', 'T1S', 'PT1S2', 'PT1X', 'P1S', 'PT.5S'];
+const ISO_INVALID: ReadonlyArray<string> = [
+  '',
+  ' ',
+  'P',
+  'PT',
+  'P1DT',
+  '2s',
+  '2',
+  'PT-1S',
+  '-PT1S',
+  'abc',
+  'PT1',
+  'T1S',
+  'PT1S2',
+  'PT1X',
+  'P1S',
+  'PT.5S',
+];
 
 describe('parseIsoDuration', () => {
   it.each(ISO_VALID)('%j → %d ms', (text, ms) => {

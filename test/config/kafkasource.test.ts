@@ -14,7 +14,9 @@ const annotation = (name: string) => `metadata.annotations["${name}"]`;
 /** A minimal valid v1 KafkaSource with `extra` appended under `spec:` and `annotations` under metadata. */
 function manifest(opts: { spec?: string; annotations?: Record<string, string>; apiVersion?: string } = {}): string {
   const ann = opts.annotations
-    ? `  annotations:\n${Object.entries(opts.annotations).map(([k, v]) => `    ${k}: ${JSON.stringify(v)}`).join('\n')}\n`
+    ? `  annotations:\n${Object.entries(opts.annotations)
+        .map(([k, v]) => `    ${k}: ${JSON.stringify(v)}`)
+        .join('\n')}\n`
     : '';
   return `apiVersion: ${opts.apiVersion ?? 'sources.knative.dev/v1'}
 kind: KafkaSource
@@ -113,9 +115,12 @@ spec:
     expect(layer.values.topics).toEqual(expected.map((b) => b.replace(/b(\d):9092/, 't$1')));
   });
 
-  it.each(['sources.knative.dev/v1', 'sources.knative.dev/v1beta1', 'sources.knative.dev/v1alpha1'])('accepts apiVersion %s', (apiVersion) => {
-    expect(parseKafkaSource(manifest({ apiVersion })).issues).toEqual([]);
-  });
+  it.each(['sources.knative.dev/v1', 'sources.knative.dev/v1beta1', 'sources.knative.dev/v1alpha1'])(
+    'accepts apiVersion %s',
+    (apiVersion) => {
+      expect(parseKafkaSource(manifest({ apiVersion })).issues).toEqual([]);
+    },
+  );
 
   it('takes spec.initialOffset, spec.ordering and spec.sink.uri', () => {
     const layer = parseKafkaSource(manifest({ spec: '  initialOffset: earliest\n  ordering: unordered\n' }));
@@ -157,15 +162,64 @@ interface DeliveryCase {
 }
 
 const DELIVERY: DeliveryCase[] = [
-  { name: 'delivery omitted', delivery: undefined, retry: 10, backoffPolicy: 'exponential', backoffDelayMs: 300, requestTimeoutMs: 600_000 },
+  {
+    name: 'delivery omitted',
+    delivery: undefined,
+    retry: 10,
+    backoffPolicy: 'exponential',
+    backoffDelayMs: 300,
+    requestTimeoutMs: 600_000,
+  },
   { name: 'delivery: {}', delivery: '{}', retry: 0, backoffPolicy: 'exponential', backoffDelayMs: 200, requestTimeoutMs: 600_000 },
   { name: 'only retry', delivery: '{retry: 3}', retry: 3, backoffPolicy: 'exponential', backoffDelayMs: 200, requestTimeoutMs: 600_000 },
-  { name: 'only backoffPolicy', delivery: '{backoffPolicy: linear}', retry: 0, backoffPolicy: 'linear', backoffDelayMs: 200, requestTimeoutMs: 600_000 },
-  { name: 'only backoffDelay', delivery: '{backoffDelay: PT1S}', retry: 0, backoffPolicy: 'exponential', backoffDelayMs: 1000, requestTimeoutMs: 600_000 },
-  { name: 'only timeout', delivery: '{timeout: PT30S}', retry: 0, backoffPolicy: 'exponential', backoffDelayMs: 200, requestTimeoutMs: 30_000 },
-  { name: 'only deadLetterSink', delivery: '{deadLetterSink: {uri: "http://dls/"}}', retry: 0, backoffPolicy: 'exponential', backoffDelayMs: 200, requestTimeoutMs: 600_000 },
-  { name: 'retry without backoffDelay', delivery: '{retry: 5, backoffPolicy: exponential, timeout: PT10S}', retry: 5, backoffPolicy: 'exponential', backoffDelayMs: 200, requestTimeoutMs: 10_000 },
-  { name: 'every field', delivery: '{retry: 5, backoffPolicy: linear, backoffDelay: PT0.5S, timeout: PT1M}', retry: 5, backoffPolicy: 'linear', backoffDelayMs: 500, requestTimeoutMs: 60_000 },
+  {
+    name: 'only backoffPolicy',
+    delivery: '{backoffPolicy: linear}',
+    retry: 0,
+    backoffPolicy: 'linear',
+    backoffDelayMs: 200,
+    requestTimeoutMs: 600_000,
+  },
+  {
+    name: 'only backoffDelay',
+    delivery: '{backoffDelay: PT1S}',
+    retry: 0,
+    backoffPolicy: 'exponential',
+    backoffDelayMs: 1000,
+    requestTimeoutMs: 600_000,
+  },
+  {
+    name: 'only timeout',
+    delivery: '{timeout: PT30S}',
+    retry: 0,
+    backoffPolicy: 'exponential',
+    backoffDelayMs: 200,
+    requestTimeoutMs: 30_000,
+  },
+  {
+    name: 'only deadLetterSink',
+    delivery: '{deadLetterSink: {uri: "http://dls/"}}',
+    retry: 0,
+    backoffPolicy: 'exponential',
+    backoffDelayMs: 200,
+    requestTimeoutMs: 600_000,
+  },
+  {
+    name: 'retry without backoffDelay',
+    delivery: '{retry: 5, backoffPolicy: exponential, timeout: PT10S}',
+    retry: 5,
+    backoffPolicy: 'exponential',
+    backoffDelayMs: 200,
+    requestTimeoutMs: 10_000,
+  },
+  {
+    name: 'every field',
+    delivery: '{retry: 5, backoffPolicy: linear, backoffDelay: PT0.5S, timeout: PT1M}',
+    retry: 5,
+    backoffPolicy: 'linear',
+    backoffDelayMs: 500,
+    requestTimeoutMs: 60_000,
+  },
 ];
 
 describe('Knative delivery defaults', () => {
@@ -182,28 +236,55 @@ describe('Knative delivery defaults', () => {
     if (c.delivery === undefined) {
       for (const key of ['retry', 'backoffPolicy', 'backoffDelayMs', 'requestTimeoutMs']) expect(layer.values).not.toHaveProperty(key);
     } else {
-      expect(layer.values).toMatchObject({ retry: c.retry, backoffPolicy: c.backoffPolicy, backoffDelayMs: c.backoffDelayMs, requestTimeoutMs: c.requestTimeoutMs });
+      expect(layer.values).toMatchObject({
+        retry: c.retry,
+        backoffPolicy: c.backoffPolicy,
+        backoffDelayMs: c.backoffDelayMs,
+        requestTimeoutMs: c.requestTimeoutMs,
+      });
     }
     const file = join(dir, `${c.name.replace(/\W+/g, '-')}.yaml`);
     writeFileSync(file, text);
     const { settings } = resolveConfig({ kafkasource: file, env: {} });
-    expect(settings).toMatchObject({ retry: c.retry, backoffPolicy: c.backoffPolicy, backoffDelayMs: c.backoffDelayMs, requestTimeoutMs: c.requestTimeoutMs });
+    expect(settings).toMatchObject({
+      retry: c.retry,
+      backoffPolicy: c.backoffPolicy,
+      backoffDelayMs: c.backoffDelayMs,
+      requestTimeoutMs: c.requestTimeoutMs,
+    });
   });
 });
 
 describe('ASK annotations', () => {
   it('alone: fixed retry-interval, req-timeout per attempt, retry-count, domain as Host; no warning', () => {
-    const layer = parseKafkaSource(manifest({ annotations: { [ASK.domain]: 'svc.ns.svc.cluster.local', [ASK.reqTimeout]: '1.5', [ASK.retryCount]: '3', [ASK.retryInterval]: '0.25' } }));
+    const layer = parseKafkaSource(
+      manifest({
+        annotations: {
+          [ASK.domain]: 'svc.ns.svc.cluster.local',
+          [ASK.reqTimeout]: '1.5',
+          [ASK.retryCount]: '3',
+          [ASK.retryInterval]: '0.25',
+        },
+      }),
+    );
     expect(layer.issues).toEqual([]);
     expect(layer.warnings).toEqual([]);
-    expect(layer.values).toMatchObject({ sinkHost: 'svc.ns.svc.cluster.local', requestTimeoutMs: 1500, retry: 3, backoffPolicy: 'fixed', backoffDelayMs: 250 });
+    expect(layer.values).toMatchObject({
+      sinkHost: 'svc.ns.svc.cluster.local',
+      requestTimeoutMs: 1500,
+      retry: 3,
+      backoffPolicy: 'fixed',
+      backoffDelayMs: 250,
+    });
   });
 
   it('win over spec.delivery field by field, with a warning naming each override', () => {
-    const layer = parseKafkaSource(manifest({
-      spec: '  delivery: {retry: 3, backoffPolicy: exponential, backoffDelay: PT1S, timeout: PT30S}\n',
-      annotations: { [ASK.reqTimeout]: '60', [ASK.retryCount]: '5', [ASK.retryInterval]: '2' },
-    }));
+    const layer = parseKafkaSource(
+      manifest({
+        spec: '  delivery: {retry: 3, backoffPolicy: exponential, backoffDelay: PT1S, timeout: PT30S}\n',
+        annotations: { [ASK.reqTimeout]: '60', [ASK.retryCount]: '5', [ASK.retryInterval]: '2' },
+      }),
+    );
     expect(layer.issues).toEqual([]);
     expect(layer.values).toMatchObject({ retry: 5, backoffPolicy: 'fixed', backoffDelayMs: 2000, requestTimeoutMs: 60_000 });
     expect(layer.warnings).toHaveLength(1);
@@ -214,10 +295,12 @@ describe('ASK annotations', () => {
   });
 
   it('only the annotated field is overridden; the others keep spec.delivery', () => {
-    const layer = parseKafkaSource(manifest({
-      spec: '  delivery: {retry: 3, backoffPolicy: linear, backoffDelay: PT1S, timeout: PT30S}\n',
-      annotations: { [ASK.retryCount]: '7' },
-    }));
+    const layer = parseKafkaSource(
+      manifest({
+        spec: '  delivery: {retry: 3, backoffPolicy: linear, backoffDelay: PT1S, timeout: PT30S}\n',
+        annotations: { [ASK.retryCount]: '7' },
+      }),
+    );
     expect(layer.values).toMatchObject({ retry: 7, backoffPolicy: 'linear', backoffDelayMs: 1000, requestTimeoutMs: 30_000 });
     expect(layer.origins).toMatchObject({ retry: annotation(ASK.retryCount), backoffDelayMs: 'spec.delivery.backoffDelay' });
     expect(layer.warnings).toHaveLength(1);
@@ -267,7 +350,11 @@ describe('ASK annotations', () => {
 
 describe('kafka-dispatch/<flag> annotations and the other fields that map to a setting', () => {
   it('the options the schema marks annotatable are read from annotations, parsed like their flag', () => {
-    const layer = parseKafkaSource(manifest({ annotations: { 'kafka-dispatch/max-in-flight': '16', 'kafka-dispatch/format': 'RAW', 'kafka-dispatch/max-record-age': 'PT1M' } }));
+    const layer = parseKafkaSource(
+      manifest({
+        annotations: { 'kafka-dispatch/max-in-flight': '16', 'kafka-dispatch/format': 'RAW', 'kafka-dispatch/max-record-age': 'PT1M' },
+      }),
+    );
     expect(layer.issues).toEqual([]);
     expect(layer.values).toMatchObject({ maxInFlight: 16, format: 'raw', maxRecordAgeMs: 60_000 });
     expect(layer.origins.maxInFlight).toBe(annotation('kafka-dispatch/max-in-flight'));
@@ -280,16 +367,22 @@ describe('kafka-dispatch/<flag> annotations and the other fields that map to a s
   });
 
   it('ceOverrides.extensions become string attributes; sink.uri is normalised like --sink', () => {
-    const layer = parseKafkaSource(manifest({ spec: '  ceOverrides: {extensions: {team: ai, tier: 2}}\n' }).replace('http://sink.example/', 'http://sink.example'));
+    const layer = parseKafkaSource(
+      manifest({ spec: '  ceOverrides: {extensions: {team: ai, tier: 2}}\n' }).replace('http://sink.example/', 'http://sink.example'),
+    );
     expect(layer.issues).toEqual([]);
     expect(layer.values.ceExtensions).toEqual({ team: 'ai', tier: '2' });
     expect(layer.values.sinkUri).toBe('http://sink.example/');
   });
 
   it('the delivery.order annotation takes ordered or unordered, not key', () => {
-    expect(parseKafkaSource(manifest({ annotations: { 'kafka.eventing.knative.dev/delivery.order': 'unordered' } })).values.ordering).toBe('unordered');
+    expect(parseKafkaSource(manifest({ annotations: { 'kafka.eventing.knative.dev/delivery.order': 'unordered' } })).values.ordering).toBe(
+      'unordered',
+    );
     const bad = parseKafkaSource(manifest({ annotations: { 'kafka.eventing.knative.dev/delivery.order': 'key' } }));
-    expect(bad.issues).toEqual([{ path: annotation('kafka.eventing.knative.dev/delivery.order'), message: 'must be ordered or unordered, got "key"' }]);
+    expect(bad.issues).toEqual([
+      { path: annotation('kafka.eventing.knative.dev/delivery.order'), message: 'must be ordered or unordered, got "key"' },
+    ]);
   });
 });
 
@@ -310,10 +403,22 @@ describe('manifest errors name their field', () => {
     // Fields that map to a setting are checked with that setting's schema.
     ['zero timeout', 'spec.delivery.timeout', manifest({ spec: '  delivery: {timeout: PT0S}\n' })],
     ['retry above the limit', 'spec.delivery.retry', manifest({ spec: '  delivery: {retry: 2000000}\n' })],
-    ['dead-letter sink not http', 'spec.delivery.deadLetterSink.uri', manifest({ spec: '  delivery: {deadLetterSink: {uri: "ftp://dls/"}}\n' })],
-    ['CACerts not PEM', 'spec.sink.CACerts', manifest().replace('    uri: http://sink.example/\n', '    uri: http://sink.example/\n    CACerts: /etc/ca.pem\n')],
+    [
+      'dead-letter sink not http',
+      'spec.delivery.deadLetterSink.uri',
+      manifest({ spec: '  delivery: {deadLetterSink: {uri: "ftp://dls/"}}\n' }),
+    ],
+    [
+      'CACerts not PEM',
+      'spec.sink.CACerts',
+      manifest().replace('    uri: http://sink.example/\n', '    uri: http://sink.example/\n    CACerts: /etc/ca.pem\n'),
+    ],
     ['ceOverrides extension name', 'spec.ceOverrides.extensions', manifest({ spec: '  ceOverrides: {extensions: {Team: x}}\n' })],
-    ['kafka-dispatch annotation out of range', annotation('kafka-dispatch/max-in-flight'), manifest({ annotations: { 'kafka-dispatch/max-in-flight': '0' } })],
+    [
+      'kafka-dispatch annotation out of range',
+      annotation('kafka-dispatch/max-in-flight'),
+      manifest({ annotations: { 'kafka-dispatch/max-in-flight': '0' } }),
+    ],
     ['annotation not a number', annotation(ASK.reqTimeout), manifest({ annotations: { [ASK.reqTimeout]: 'abc' } })],
     ['invalid YAML', 'manifest', 'spec: [unclosed\nkind: x: y\n'],
   ])('%s → %s', (_name, path, text) => {
@@ -341,7 +446,9 @@ spec:
     timeout: PT
 `;
     const paths = parseKafkaSource(text).issues.map((i) => i.path);
-    expect(paths.sort()).toEqual(['apiVersion', 'kind', 'spec.delivery.backoffDelay', 'spec.delivery.timeout', 'spec.initialOffset', 'spec.topics'].sort());
+    expect(paths.sort()).toEqual(
+      ['apiVersion', 'kind', 'spec.delivery.backoffDelay', 'spec.delivery.timeout', 'spec.initialOffset', 'spec.topics'].sort(),
+    );
   });
 
   it('reports annotation problems together with schema problems', () => {
@@ -355,8 +462,12 @@ spec:
   });
 
   it('reports several annotation problems at once', () => {
-    const layer = parseKafkaSource(manifest({ annotations: { [ASK.reqTimeout]: 'abc', [ASK.retryCount]: 'x', [ASK.retryInterval]: '-2', [ASK.domain]: '' } }));
-    expect(layer.issues.map((i) => i.path).sort()).toEqual([ASK.domain, ASK.reqTimeout, ASK.retryCount, ASK.retryInterval].map(annotation).sort());
+    const layer = parseKafkaSource(
+      manifest({ annotations: { [ASK.reqTimeout]: 'abc', [ASK.retryCount]: 'x', [ASK.retryInterval]: '-2', [ASK.domain]: '' } }),
+    );
+    expect(layer.issues.map((i) => i.path).sort()).toEqual(
+      [ASK.domain, ASK.reqTimeout, ASK.retryCount, ASK.retryInterval].map(annotation).sort(),
+    );
   });
 });
 

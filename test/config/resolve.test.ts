@@ -17,10 +17,14 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 /** Writes a v1 KafkaSource with every required field, plus `spec` lines and annotations. */
 function manifestFile(opts: { spec?: string; annotations?: Record<string, string> } = {}): string {
   const ann = opts.annotations
-    ? `  annotations:\n${Object.entries(opts.annotations).map(([k, v]) => `    ${k}: ${JSON.stringify(v)}`).join('\n')}\n`
+    ? `  annotations:\n${Object.entries(opts.annotations)
+        .map(([k, v]) => `    ${k}: ${JSON.stringify(v)}`)
+        .join('\n')}\n`
     : '';
   const file = join(dir, `ks-${++fileNo}.yaml`);
-  writeFileSync(file, `apiVersion: sources.knative.dev/v1
+  writeFileSync(
+    file,
+    `apiVersion: sources.knative.dev/v1
 kind: KafkaSource
 metadata:
   name: src
@@ -31,7 +35,8 @@ ${ann}spec:
   consumerGroup: manifest-group
   sink:
     uri: http://manifest.example/
-${opts.spec ?? ''}`);
+${opts.spec ?? ''}`,
+  );
   return file;
 }
 
@@ -60,40 +65,178 @@ interface PrecedenceCase {
 
 const PRECEDENCE: Array<[string, PrecedenceCase]> = [
   ['retry: default', { key: 'retry', value: 10, origin: 'default' }],
-  ['retry: manifest over default', { key: 'retry', manifest: { spec: '  delivery: {retry: 3}\n' }, value: 3, origin: 'spec.delivery.retry' }],
-  ['retry: env over manifest', { key: 'retry', manifest: { spec: '  delivery: {retry: 3}\n' }, env: { RETRY_COUNT: '4' }, value: 4, origin: 'env.RETRY_COUNT' }],
-  ['retry: flag over env and manifest', { key: 'retry', manifest: { spec: '  delivery: {retry: 3}\n' }, env: { RETRY_COUNT: '4' }, flags: ['--retry-count', '5'], value: 5, origin: '--retry-count' }],
-  ['retry: flag over manifest', { key: 'retry', manifest: { spec: '  delivery: {retry: 3}\n' }, flags: ['--retry-count', '0'], value: 0, origin: '--retry-count' }],
+  [
+    'retry: manifest over default',
+    { key: 'retry', manifest: { spec: '  delivery: {retry: 3}\n' }, value: 3, origin: 'spec.delivery.retry' },
+  ],
+  [
+    'retry: env over manifest',
+    { key: 'retry', manifest: { spec: '  delivery: {retry: 3}\n' }, env: { RETRY_COUNT: '4' }, value: 4, origin: 'env.RETRY_COUNT' },
+  ],
+  [
+    'retry: flag over env and manifest',
+    {
+      key: 'retry',
+      manifest: { spec: '  delivery: {retry: 3}\n' },
+      env: { RETRY_COUNT: '4' },
+      flags: ['--retry-count', '5'],
+      value: 5,
+      origin: '--retry-count',
+    },
+  ],
+  [
+    'retry: flag over manifest',
+    { key: 'retry', manifest: { spec: '  delivery: {retry: 3}\n' }, flags: ['--retry-count', '0'], value: 0, origin: '--retry-count' },
+  ],
   ['retry: env over default', { key: 'retry', env: { RETRY_COUNT: '2' }, value: 2, origin: 'env.RETRY_COUNT' }],
   ['requestTimeoutMs: default', { key: 'requestTimeoutMs', value: 600_000, origin: 'default' }],
-  ['requestTimeoutMs: manifest annotation', { key: 'requestTimeoutMs', manifest: { annotations: { 'k8s.aliyun.com/req-timeout': '60' } }, value: 60_000, origin: 'metadata.annotations["k8s.aliyun.com/req-timeout"]' }],
-  ['requestTimeoutMs: env ISO over annotation', { key: 'requestTimeoutMs', manifest: { annotations: { 'k8s.aliyun.com/req-timeout': '60' } }, env: { REQUEST_TIMEOUT: 'PT5S' }, value: 5000, origin: 'env.REQUEST_TIMEOUT' }],
-  ['requestTimeoutMs: flag seconds over env', { key: 'requestTimeoutMs', env: { REQUEST_TIMEOUT: 'PT5S' }, flags: ['--request-timeout', '0.5'], value: 500, origin: '--request-timeout' }],
+  [
+    'requestTimeoutMs: manifest annotation',
+    {
+      key: 'requestTimeoutMs',
+      manifest: { annotations: { 'k8s.aliyun.com/req-timeout': '60' } },
+      value: 60_000,
+      origin: 'metadata.annotations["k8s.aliyun.com/req-timeout"]',
+    },
+  ],
+  [
+    'requestTimeoutMs: env ISO over annotation',
+    {
+      key: 'requestTimeoutMs',
+      manifest: { annotations: { 'k8s.aliyun.com/req-timeout': '60' } },
+      env: { REQUEST_TIMEOUT: 'PT5S' },
+      value: 5000,
+      origin: 'env.REQUEST_TIMEOUT',
+    },
+  ],
+  [
+    'requestTimeoutMs: flag seconds over env',
+    {
+      key: 'requestTimeoutMs',
+      env: { REQUEST_TIMEOUT: 'PT5S' },
+      flags: ['--request-timeout', '0.5'],
+      value: 500,
+      origin: '--request-timeout',
+    },
+  ],
   ['groupId: default', { key: 'groupId', value: 'kafka-dispatch', origin: 'default' }],
   ['groupId: manifest', { key: 'groupId', manifest: {}, value: 'manifest-group', origin: 'spec.consumerGroup' }],
-  ['groupId: env over manifest', { key: 'groupId', manifest: {}, env: { KAFKA_GROUP: 'env-group' }, value: 'env-group', origin: 'env.KAFKA_GROUP' }],
-  ['groupId: flag over env', { key: 'groupId', manifest: {}, env: { KAFKA_GROUP: 'env-group' }, flags: ['--group', 'flag-group'], value: 'flag-group', origin: '--group' }],
+  [
+    'groupId: env over manifest',
+    { key: 'groupId', manifest: {}, env: { KAFKA_GROUP: 'env-group' }, value: 'env-group', origin: 'env.KAFKA_GROUP' },
+  ],
+  [
+    'groupId: flag over env',
+    {
+      key: 'groupId',
+      manifest: {},
+      env: { KAFKA_GROUP: 'env-group' },
+      flags: ['--group', 'flag-group'],
+      value: 'flag-group',
+      origin: '--group',
+    },
+  ],
   ['ordering: default', { key: 'ordering', value: 'ordered', origin: 'default' }],
   ['ordering: manifest', { key: 'ordering', manifest: { spec: '  ordering: unordered\n' }, value: 'unordered', origin: 'spec.ordering' }],
-  ['ordering: env', { key: 'ordering', manifest: { spec: '  ordering: unordered\n' }, env: { ORDERING: 'key' }, value: 'key', origin: 'env.ORDERING' }],
-  ['ordering: flag', { key: 'ordering', manifest: { spec: '  ordering: unordered\n' }, env: { ORDERING: 'key' }, flags: ['--ordering', 'ordered'], value: 'ordered', origin: '--ordering' }],
+  [
+    'ordering: env',
+    { key: 'ordering', manifest: { spec: '  ordering: unordered\n' }, env: { ORDERING: 'key' }, value: 'key', origin: 'env.ORDERING' },
+  ],
+  [
+    'ordering: flag',
+    {
+      key: 'ordering',
+      manifest: { spec: '  ordering: unordered\n' },
+      env: { ORDERING: 'key' },
+      flags: ['--ordering', 'ordered'],
+      value: 'ordered',
+      origin: '--ordering',
+    },
+  ],
   ['initialOffset: default', { key: 'initialOffset', value: 'latest', origin: 'default' }],
-  ['initialOffset: manifest', { key: 'initialOffset', manifest: { spec: '  initialOffset: earliest\n' }, value: 'earliest', origin: 'spec.initialOffset' }],
-  ['initialOffset: env', { key: 'initialOffset', manifest: { spec: '  initialOffset: earliest\n' }, env: { KAFKA_INITIAL_OFFSET: 'latest' }, value: 'latest', origin: 'env.KAFKA_INITIAL_OFFSET' }],
+  [
+    'initialOffset: manifest',
+    { key: 'initialOffset', manifest: { spec: '  initialOffset: earliest\n' }, value: 'earliest', origin: 'spec.initialOffset' },
+  ],
+  [
+    'initialOffset: env',
+    {
+      key: 'initialOffset',
+      manifest: { spec: '  initialOffset: earliest\n' },
+      env: { KAFKA_INITIAL_OFFSET: 'latest' },
+      value: 'latest',
+      origin: 'env.KAFKA_INITIAL_OFFSET',
+    },
+  ],
   ['maxInFlight: default', { key: 'maxInFlight', value: 256, origin: 'default' }],
   ['maxInFlight: env', { key: 'maxInFlight', env: { MAX_IN_FLIGHT: '8' }, value: 8, origin: 'env.MAX_IN_FLIGHT' }],
-  ['maxInFlight: flag', { key: 'maxInFlight', env: { MAX_IN_FLIGHT: '8' }, flags: ['--max-in-flight', '16'], value: 16, origin: '--max-in-flight' }],
+  [
+    'maxInFlight: flag',
+    { key: 'maxInFlight', env: { MAX_IN_FLIGHT: '8' }, flags: ['--max-in-flight', '16'], value: 16, origin: '--max-in-flight' },
+  ],
   ['commitIntervalMs: default', { key: 'commitIntervalMs', value: 5000, origin: 'default' }],
   ['commitIntervalMs: env', { key: 'commitIntervalMs', env: { COMMIT_INTERVAL: '1' }, value: 1000, origin: 'env.COMMIT_INTERVAL' }],
   ['brokers: manifest', { key: 'brokers', manifest: {}, value: ['manifest:9092'], origin: 'spec.bootstrapServers' }],
-  ['brokers: env over manifest', { key: 'brokers', manifest: {}, env: { KAFKA_BROKERS: 'e1:9092, e2:9092' }, value: ['e1:9092', 'e2:9092'], origin: 'env.KAFKA_BROKERS' }],
-  ['brokers: flag over env', { key: 'brokers', manifest: {}, env: { KAFKA_BROKERS: 'e1:9092' }, flags: ['--brokers', 'f1:9092'], value: ['f1:9092'], origin: '--brokers' }],
-  ['topics: env over manifest', { key: 'topics', manifest: {}, env: { KAFKA_TOPICS: 'a,b' }, value: ['a', 'b'], origin: 'env.KAFKA_TOPICS' }],
+  [
+    'brokers: env over manifest',
+    {
+      key: 'brokers',
+      manifest: {},
+      env: { KAFKA_BROKERS: 'e1:9092, e2:9092' },
+      value: ['e1:9092', 'e2:9092'],
+      origin: 'env.KAFKA_BROKERS',
+    },
+  ],
+  [
+    'brokers: flag over env',
+    {
+      key: 'brokers',
+      manifest: {},
+      env: { KAFKA_BROKERS: 'e1:9092' },
+      flags: ['--brokers', 'f1:9092'],
+      value: ['f1:9092'],
+      origin: '--brokers',
+    },
+  ],
+  [
+    'topics: env over manifest',
+    { key: 'topics', manifest: {}, env: { KAFKA_TOPICS: 'a,b' }, value: ['a', 'b'], origin: 'env.KAFKA_TOPICS' },
+  ],
   ['sinkUri: manifest', { key: 'sinkUri', manifest: {}, value: 'http://manifest.example/', origin: 'spec.sink.uri' }],
-  ['sinkUri: env over manifest', { key: 'sinkUri', manifest: {}, env: { SINK_URI: 'http://env.example/' }, value: 'http://env.example/', origin: 'env.SINK_URI' }],
-  ['sinkUri: flag over env', { key: 'sinkUri', manifest: {}, env: { K_SINK: 'http://env.example/' }, flags: ['--sink', 'https://flag.example/x'], value: 'https://flag.example/x', origin: '--sink' }],
-  ['sinkHost: annotation', { key: 'sinkHost', manifest: { annotations: { 'k8s.aliyun.com/domain': 'svc.default' } }, value: 'svc.default', origin: 'metadata.annotations["k8s.aliyun.com/domain"]' }],
-  ['sinkHost: flag over annotation', { key: 'sinkHost', manifest: { annotations: { 'k8s.aliyun.com/domain': 'svc.default' } }, flags: ['--host-header', 'other.default'], value: 'other.default', origin: '--host-header' }],
+  [
+    'sinkUri: env over manifest',
+    { key: 'sinkUri', manifest: {}, env: { SINK_URI: 'http://env.example/' }, value: 'http://env.example/', origin: 'env.SINK_URI' },
+  ],
+  [
+    'sinkUri: flag over env',
+    {
+      key: 'sinkUri',
+      manifest: {},
+      env: { K_SINK: 'http://env.example/' },
+      flags: ['--sink', 'https://flag.example/x'],
+      value: 'https://flag.example/x',
+      origin: '--sink',
+    },
+  ],
+  [
+    'sinkHost: annotation',
+    {
+      key: 'sinkHost',
+      manifest: { annotations: { 'k8s.aliyun.com/domain': 'svc.default' } },
+      value: 'svc.default',
+      origin: 'metadata.annotations["k8s.aliyun.com/domain"]',
+    },
+  ],
+  [
+    'sinkHost: flag over annotation',
+    {
+      key: 'sinkHost',
+      manifest: { annotations: { 'k8s.aliyun.com/domain': 'svc.default' } },
+      flags: ['--host-header', 'other.default'],
+      value: 'other.default',
+      origin: '--host-header',
+    },
+  ],
 ];
 
 describe('precedence: defaults < KafkaSource < env < flags', () => {
@@ -106,7 +249,7 @@ describe('precedence: defaults < KafkaSource < env < flags', () => {
     expect(origins[c.key]).toBe(c.origin);
   });
 
-  it('with nothing given beyond the required fields, every delivery default is Knative\'s', () => {
+  it("with nothing given beyond the required fields, every delivery default is Knative's", () => {
     const { settings } = resolveConfig({ env: REQUIRED_ENV });
     expect(settings).toMatchObject({
       brokers: ['env:9092'],
@@ -136,9 +279,19 @@ describe('precedence: defaults < KafkaSource < env < flags', () => {
 
 describe('sink URI from the environment', () => {
   it.each([
-    ['K_SINK wins over SINK_URI', { K_SINK: 'http://ksink.example/', SINK_URI: 'http://sinkuri.example/' }, 'http://ksink.example/', 'env.K_SINK'],
+    [
+      'K_SINK wins over SINK_URI',
+      { K_SINK: 'http://ksink.example/', SINK_URI: 'http://sinkuri.example/' },
+      'http://ksink.example/',
+      'env.K_SINK',
+    ],
     ['SINK_URI alone', { SINK_URI: 'http://sinkuri.example/' }, 'http://sinkuri.example/', 'env.SINK_URI'],
-    ['an empty K_SINK falls through to SINK_URI', { K_SINK: '', SINK_URI: 'http://sinkuri.example/' }, 'http://sinkuri.example/', 'env.SINK_URI'],
+    [
+      'an empty K_SINK falls through to SINK_URI',
+      { K_SINK: '', SINK_URI: 'http://sinkuri.example/' },
+      'http://sinkuri.example/',
+      'env.SINK_URI',
+    ],
     ['K_SINK over the manifest', { K_SINK: 'http://ksink.example/' }, 'http://ksink.example/', 'env.K_SINK'],
   ] as const)('%s', (_name, env, uri, origin) => {
     const { settings, origins } = resolveConfig({ kafkasource: manifestFile(), env: { ...env } });
@@ -202,7 +355,16 @@ describe('errors', () => {
       }),
     );
     const paths = issues.map((i) => i.path);
-    for (const path of ['spec.initialOffset', 'env.RETRY_COUNT', 'env.K_SINK', 'env.REQUEST_TIMEOUT', 'env.BACKOFF_POLICY', '--max-in-flight', '--ordering', '--commit-interval']) {
+    for (const path of [
+      'spec.initialOffset',
+      'env.RETRY_COUNT',
+      'env.K_SINK',
+      'env.REQUEST_TIMEOUT',
+      'env.BACKOFF_POLICY',
+      '--max-in-flight',
+      '--ordering',
+      '--commit-interval',
+    ]) {
       expect(paths).toContain(path);
     }
     // An invalid K_SINK is reported as such, not also as "sinkUri is required".
@@ -240,7 +402,10 @@ describe('redaction', () => {
     ['http://user:secret@sink.example:8080/p?x=1', 'http://REDACTED:REDACTED@sink.example:8080/p?x=1'],
     ['https://a-token@sink.example/p', 'https://REDACTED:REDACTED@sink.example/p'],
     ['https://sink.example/p?token=abc&query=music', 'https://sink.example/p?token=REDACTED&query=music'],
-    ['https://sink.example/p?access_token=a&api_key=b&client_secret=c&password=d', 'https://sink.example/p?access_token=REDACTED&api_key=REDACTED&client_secret=REDACTED&password=REDACTED'],
+    [
+      'https://sink.example/p?access_token=a&api_key=b&client_secret=c&password=d',
+      'https://sink.example/p?access_token=REDACTED&api_key=REDACTED&client_secret=REDACTED&password=REDACTED',
+    ],
     ['https://bucket.example/o?X-Amz-Signature=abc&X-Amz-Date=1', 'https://bucket.example/o?X-Amz-Signature=REDACTED&X-Amz-Date=1'],
     ['http://120.26.143.xx/predict?query=music', 'http://120.26.143.xx/predict?query=music'],
     ['http://sink.example/', 'http://sink.example/'],

@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { ANNOTATABLE, DEFAULTS, OPTIONS, REQUIRED_SETTINGS, SCHEMA, SECRET_SETTINGS, SETTING_KEYS, formatValue, optionFor } from '../../src/config/schema.js';
+import {
+  ANNOTATABLE,
+  DEFAULTS,
+  OPTIONS,
+  REQUIRED_SETTINGS,
+  SCHEMA,
+  SECRET_SETTINGS,
+  SETTING_KEYS,
+  formatValue,
+  optionFor,
+} from '../../src/config/schema.js';
 
 describe('the configuration schema', () => {
   it('names every env variable and flag once', () => {
@@ -12,11 +22,15 @@ describe('the configuration schema', () => {
   });
 
   it('gives every setting at least one option, and every option a setting', () => {
-    for (const key of SETTING_KEYS) expect(OPTIONS.some((o) => o.key === key), key).toBe(true);
+    for (const key of SETTING_KEYS)
+      expect(
+        OPTIONS.some((o) => o.key === key),
+        key,
+      ).toBe(true);
     expect(new Set(OPTIONS.map((o) => o.key))).toEqual(new Set(SETTING_KEYS));
   });
 
-  it('has these defaults (Knative\'s where Knative has one)', () => {
+  it("has these defaults (Knative's where Knative has one)", () => {
     expect(DEFAULTS).toMatchObject({
       requestTimeoutMs: 600_000,
       retry: 10,
@@ -53,8 +67,21 @@ describe('the configuration schema', () => {
 
   it('makes the options KafkaSource lacks annotatable, as kafka-dispatch/<flag>', () => {
     expect(ANNOTATABLE.map((o) => o.flag)).toEqual([
-      'max-in-flight', 'max-in-flight-per-partition', 'format', 'null-keys', 'dead-letter-topic', 'failure-policy', 'max-record-age',
-      'max-retry-after', 'retry-jitter', 'max-backoff', 'reply-topic', 'rate-limit', 'max-buffered-records', 'fetch-max-bytes-per-partition', 'fetch-max-wait',
+      'max-in-flight',
+      'max-in-flight-per-partition',
+      'format',
+      'null-keys',
+      'dead-letter-topic',
+      'failure-policy',
+      'max-record-age',
+      'max-retry-after',
+      'retry-jitter',
+      'max-backoff',
+      'reply-topic',
+      'rate-limit',
+      'max-buffered-records',
+      'fetch-max-bytes-per-partition',
+      'fetch-max-wait',
     ]);
     for (const option of ANNOTATABLE) expect(option.kafkaSource).toContain(`annotation kafka-dispatch/${option.flag}`);
   });

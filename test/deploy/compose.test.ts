@@ -17,7 +17,14 @@ interface Service {
 }
 const compose = parse(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8')) as { services: Record<string, Service> };
 const DISPATCHER_ENV = new Set([...OPTIONS.flatMap((o) => o.env), 'LOG_LEVEL', 'LOG_FORMAT']);
-const DEMO_SINK_ENV = new Set(['PORT', 'HOST', 'DEMO_SINK_LATENCY_MS', 'DEMO_SINK_LATENCY_JITTER_MS', 'DEMO_SINK_CONCURRENCY', 'DEMO_SINK_QUEUE_DEPTH']);
+const DEMO_SINK_ENV = new Set([
+  'PORT',
+  'HOST',
+  'DEMO_SINK_LATENCY_MS',
+  'DEMO_SINK_LATENCY_JITTER_MS',
+  'DEMO_SINK_CONCURRENCY',
+  'DEMO_SINK_QUEUE_DEPTH',
+]);
 
 describe('docker-compose.yml', () => {
   it('runs the broker from the official apache/kafka image in KRaft mode, single node', () => {
@@ -56,7 +63,11 @@ describe('docker-compose.yml', () => {
     // Two images from two stages must not share a tag.
     expect(sink.image).not.toBe(compose.services.dispatcher!.image);
     const stages = readDockerfile();
-    const env = (name: string) => stages.find((s) => s.name === name)!.instructions.filter((i) => i.op === 'ENV').map((i) => i.args);
+    const env = (name: string) =>
+      stages
+        .find((s) => s.name === name)!
+        .instructions.filter((i) => i.op === 'ENV')
+        .map((i) => i.args);
     expect(stages.at(-1)!.instructions).toContainEqual({ op: 'ENTRYPOINT', args: '["node", "dist/cli/main.js"]' });
     expect(env('tools')).toContain('HOST=0.0.0.0');
     // The benchmark measures memory with the image's heap cap: they must agree.

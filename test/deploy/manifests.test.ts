@@ -5,9 +5,12 @@ import { parseAllDocuments } from 'yaml';
 import { ROOT } from '../helpers/cli.js';
 
 // No Kubernetes here: the manifests are checked against each other and against the code's names.
-const docs = (file: string) => parseAllDocuments(readFileSync(join(ROOT, 'deploy', file), 'utf8')).map((d) => d.toJS() as Record<string, any>);
+const docs = (file: string) =>
+  parseAllDocuments(readFileSync(join(ROOT, 'deploy', file), 'utf8')).map((d) => d.toJS() as Record<string, any>); // eslint-disable-line @typescript-eslint/no-explicit-any -- manifests are free-form YAML;
 const dispatcher = docs('dispatcher.yaml').find((d) => d.kind === 'Deployment')!;
-const env = Object.fromEntries((dispatcher.spec.template.spec.containers[0].env as Array<{ name: string; value: string }>).map((e) => [e.name, e.value]));
+const env = Object.fromEntries(
+  (dispatcher.spec.template.spec.containers[0].env as Array<{ name: string; value: string }>).map((e) => [e.name, e.value]),
+);
 
 describe('deploy/', () => {
   it('scales the dispatcher with KEDA on the group, topic and brokers it consumes, and on its saturation metrics', () => {

@@ -245,7 +245,9 @@ describe('encodeCloudEvent: CloudEvent records pass through', () => {
   it('(i) structured mode with text data and a non-JSON datacontenttype → the text itself', () => {
     const ce = record({
       headers: { 'Content-Type': 'Application/CloudEvents+JSON' },
-      value: Buffer.from(JSON.stringify({ specversion: '1.0', id: 'evt-4', source: '/s', type: 't', datacontenttype: 'text/plain', data: 'hi there' })),
+      value: Buffer.from(
+        JSON.stringify({ specversion: '1.0', id: 'evt-4', source: '/s', type: 't', datacontenttype: 'text/plain', data: 'hi there' }),
+      ),
     });
     const request = encodeCloudEvent(ce, context);
     expect(request.headers).toEqual({
@@ -264,7 +266,14 @@ describe('encodeCloudEvent: CloudEvent records pass through', () => {
     const ce = record({
       headers: { 'content-type': 'application/cloudevents+json' },
       value: Buffer.from(
-        JSON.stringify({ specversion: '1.0', id: 'evt-3', source: '/s', type: 't', datacontenttype: 'application/octet-stream', data_base64: '3q2+7w==' }),
+        JSON.stringify({
+          specversion: '1.0',
+          id: 'evt-3',
+          source: '/s',
+          type: 't',
+          datacontenttype: 'application/octet-stream',
+          data_base64: '3q2+7w==',
+        }),
       ),
     });
     const request = encodeCloudEvent(ce, context);

@@ -16,7 +16,11 @@ describe('raw format', () => {
   it.each([
     ['no content-type header', {}, 'application/octet-stream'],
     ['the record content-type', { 'Content-Type': Buffer.from('application/json') }, 'application/json'],
-    ['the last of repeated content-types', { 'content-type': [Buffer.from('text/plain'), Buffer.from('application/json')] }, 'application/json'],
+    [
+      'the last of repeated content-types',
+      { 'content-type': [Buffer.from('text/plain'), Buffer.from('application/json')] },
+      'application/json',
+    ],
   ])('%s → content-type %s', (_label, headers, expected) => {
     expect(encodeRaw(record(headers))).toEqual({ headers: { 'content-type': expected }, body: Buffer.from('{"q":"music"}') });
   });

@@ -225,7 +225,7 @@ describe('RecordDispatcher: status → attempts / outcome (retry 2, no dead lett
     expect(h.sender.sinkCalls[0]!.request.headers['ce-id']).toBe('partition:3/offset:42');
   });
 
-  it('no tracer (the default): nothing is added to the request, not even the record\'s traceparent', async () => {
+  it("no tracer (the default): nothing is added to the request, not even the record's traceparent", async () => {
     const h = setup([200], { encode: encodeRaw });
     await run(h, makeRecord({ headers: { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' } }));
     expect(h.sender.sinkCalls[0]!.request.headers).toEqual({ 'content-type': 'application/octet-stream' });
@@ -377,9 +377,19 @@ describe('RecordDispatcher: Retry-After', () => {
     ['cap below the backoff: backoff wins', { backoffPolicy: 'fixed', backoffDelayMs: 500, maxRetryAfterMs: 200 }, ra(503, '60'), 500],
     ['HTTP date 5 s ahead', { backoffPolicy: 'fixed', backoffDelayMs: 100 }, ra(503, new Date(NOW + 5000).toUTCString()), 5000],
     ['HTTP date in the past: backoff', { backoffPolicy: 'fixed', backoffDelayMs: 100 }, ra(503, new Date(NOW - 5000).toUTCString()), 100],
-    ['HTTP date capped', { backoffPolicy: 'fixed', backoffDelayMs: 100, maxRetryAfterMs: 1500 }, ra(503, new Date(NOW + 5000).toUTCString()), 1500],
+    [
+      'HTTP date capped',
+      { backoffPolicy: 'fixed', backoffDelayMs: 100, maxRetryAfterMs: 1500 },
+      ra(503, new Date(NOW + 5000).toUTCString()),
+      1500,
+    ],
     ['unreadable: backoff', { backoffPolicy: 'fixed', backoffDelayMs: 100 }, ra(503, 'soon'), 100],
-    ['array header: first value', { backoffPolicy: 'fixed', backoffDelayMs: 100 }, { status: 503, headers: { 'retry-after': ['4', '9'] } }, 4000],
+    [
+      'array header: first value',
+      { backoffPolicy: 'fixed', backoffDelayMs: 100 },
+      { status: 503, headers: { 'retry-after': ['4', '9'] } },
+      4000,
+    ],
   ];
 
   it.each(table)('%s → waits %#', async (_label, options, first, wait) => {
@@ -445,7 +455,13 @@ describe('RecordDispatcher: jitter', () => {
 
 describe('RecordDispatcher: dead-letter sink', () => {
   it('gets the event plus knativeerrordest, knativeerrorcode and knativeerrordata, sent to its uri', async () => {
-    const h = setup([{ status: 503, body: 'first' }, { status: 500, body: 'overloaded' }], { retry: 1, dls: [202] });
+    const h = setup(
+      [
+        { status: 503, body: 'first' },
+        { status: 500, body: 'overloaded' },
+      ],
+      { retry: 1, dls: [202] },
+    );
     const record = makeRecord();
     const result = expectFinishedOnce(h, await run(h, record));
     expect(result).toMatchObject({ outcome: 'dead-lettered', attempts: 2, status: 500 });
@@ -469,11 +485,21 @@ describe('RecordDispatcher: dead-letter sink', () => {
     const h = setup([400], {
       dls: [200],
       encode: encodeRaw,
-      deadLetters: { sink: { uri: DLS, encode: (r) => ({ headers: { 'ce-id': 'dl', 'content-type': 'text/plain' }, body: Buffer.from(`dl:${r.offset}`) }) } },
+      deadLetters: {
+        sink: {
+          uri: DLS,
+          encode: (r) => ({ headers: { 'ce-id': 'dl', 'content-type': 'text/plain' }, body: Buffer.from(`dl:${r.offset}`) }),
+        },
+      },
     });
     expect((await run(h))?.outcome).toBe('dead-lettered');
     const dead = h.sender.callsTo(DLS)[0]!;
-    expect(dead.request.headers).toEqual({ 'ce-id': 'dl', 'content-type': 'text/plain', 'ce-knativeerrordest': SINK, 'ce-knativeerrorcode': '400' });
+    expect(dead.request.headers).toEqual({
+      'ce-id': 'dl',
+      'content-type': 'text/plain',
+      'ce-knativeerrordest': SINK,
+      'ce-knativeerrorcode': '400',
+    });
     expect(dead.request.body?.toString()).toBe('dl:42');
     expect(h.sender.sinkCalls[0]!.request.headers).toEqual({ 'content-type': 'application/json' });
   });
@@ -713,7 +739,11 @@ describe('RecordDispatcher: a record that cannot become a request', () => {
     const { message } = h.producer.to('dlq')[0]!;
     expect(message.key).toEqual(record.key);
     expect(message.value).toEqual(record.value);
-    expect(message.headers).toMatchObject({ 'content-type': 'application/cloudevents+json', 'kd-error-code-name': 'KD_RECORD_INVALID', 'kd-original-offset': '42' });
+    expect(message.headers).toMatchObject({
+      'content-type': 'application/cloudevents+json',
+      'kd-error-code-name': 'KD_RECORD_INVALID',
+      'kd-original-offset': '42',
+    });
     expect(message.headers).not.toHaveProperty('kd-error-code');
   });
 
@@ -758,7 +788,12 @@ describe('RecordDispatcher: reply topic', () => {
         message: {
           key: record.key,
           value: Buffer.from('{"ok":true}'),
-          headers: { 'content-type': 'application/json', 'kd-original-topic': 'orders', 'kd-original-partition': '3', 'kd-original-offset': '42' },
+          headers: {
+            'content-type': 'application/json',
+            'kd-original-topic': 'orders',
+            'kd-original-partition': '3',
+            'kd-original-offset': '42',
+          },
         },
       },
     ]);
@@ -778,7 +813,13 @@ describe('RecordDispatcher: reply topic', () => {
   });
 
   it('failed attempts produce nothing; only the 2xx body is', async () => {
-    const h = withReply([{ status: 500, body: 'error page' }, { status: 200, body: 'done' }], { retry: 1 });
+    const h = withReply(
+      [
+        { status: 500, body: 'error page' },
+        { status: 200, body: 'done' },
+      ],
+      { retry: 1 },
+    );
     await run(h);
     expect(h.producer.sent.map((p) => p.message.value?.toString())).toEqual(['done']);
   });
@@ -850,7 +891,13 @@ describe('RecordDispatcher: schedule', () => {
 
 describe('RecordDispatcher: failure policy block', () => {
   it('retries past the retry limit with the configured backoff, capped by maxBackoffMs, until the sink accepts', async () => {
-    const h = setup([500, 500, 500, 503, 500, 200], { retry: 1, failurePolicy: 'block', backoffPolicy: 'linear', backoffDelayMs: 100, maxBackoffMs: 300 });
+    const h = setup([500, 500, 500, 503, 500, 200], {
+      retry: 1,
+      failurePolicy: 'block',
+      backoffPolicy: 'linear',
+      backoffDelayMs: 100,
+      maxBackoffMs: 300,
+    });
     const result = expectFinishedOnce(h, await run(h));
     expect(result).toMatchObject({ outcome: 'delivered', attempts: 6, status: 200 });
     expect(h.listener.blocked.map((b) => b.round)).toEqual([1, 2, 3, 4]);
@@ -885,7 +932,13 @@ describe('RecordDispatcher: failure policy block', () => {
   });
 
   it('the default cap is 60 s', async () => {
-    const h = setup([500, 500, 500, 500, 500, 500, 500, 200], { retry: 0, failurePolicy: 'block', backoffPolicy: 'exponential', backoffDelayMs: 1000, maxBackoffMs: DEFAULTS.maxBackoffMs });
+    const h = setup([500, 500, 500, 500, 500, 500, 500, 200], {
+      retry: 0,
+      failurePolicy: 'block',
+      backoffPolicy: 'exponential',
+      backoffDelayMs: 1000,
+      maxBackoffMs: DEFAULTS.maxBackoffMs,
+    });
     const result = await run(h);
     expect(result).toMatchObject({ outcome: 'delivered', attempts: 8 });
     expect(h.listener.blocked.map((b) => b.nextDelayMs)).toEqual([2000, 4000, 8000, 16000, 32000, 60000, 60000]);
@@ -893,7 +946,14 @@ describe('RecordDispatcher: failure policy block', () => {
 
   it('block: waits honour Retry-After (capped by maxRetryAfterMs) and then maxBackoffMs, like every retry loop', async () => {
     const ra = (value: string): Script => ({ status: 503, headers: { 'retry-after': value } });
-    const h = setup([500, ra('2'), ra('60'), 200], { retry: 0, failurePolicy: 'block', backoffPolicy: 'fixed', backoffDelayMs: 100, maxRetryAfterMs: 5000, maxBackoffMs: 3000 });
+    const h = setup([500, ra('2'), ra('60'), 200], {
+      retry: 0,
+      failurePolicy: 'block',
+      backoffPolicy: 'fixed',
+      backoffDelayMs: 100,
+      maxRetryAfterMs: 5000,
+      maxBackoffMs: 3000,
+    });
     expect(await run(h)).toMatchObject({ outcome: 'delivered', attempts: 4 });
     expect(h.listener.blocked.map((b) => b.nextDelayMs)).toEqual([100, 2000, 3000]);
   });
@@ -901,7 +961,12 @@ describe('RecordDispatcher: failure policy block', () => {
 
 describe('RecordDispatcher: the dead-letter sink is retried by the same rules as the sink', () => {
   it('honours Retry-After', async () => {
-    const h = setup([400], { retry: 2, backoffPolicy: 'fixed', backoffDelayMs: 100, dls: [{ status: 503, headers: { 'retry-after': '3' } }, 200] });
+    const h = setup([400], {
+      retry: 2,
+      backoffPolicy: 'fixed',
+      backoffDelayMs: 100,
+      dls: [{ status: 503, headers: { 'retry-after': '3' } }, 200],
+    });
     expect(await run(h)).toMatchObject({ outcome: 'dead-lettered', attempts: 1 });
     expect(gaps(h.sender.callsTo(DLS).map((c) => c.at))).toEqual([3000]);
   });
@@ -926,7 +991,14 @@ describe('RecordDispatcher: the dead-letter sink is retried by the same rules as
 describe('RecordDispatcher: hard stop (signal)', () => {
   it('block policy: aborting the signal ends it: dispatch resolves undefined, no onFinished', async () => {
     const controller = new AbortController();
-    const h = setup([503], { retry: 1, failurePolicy: 'block', backoffPolicy: 'fixed', backoffDelayMs: 100, maxBackoffMs: 1000, signal: controller.signal });
+    const h = setup([503], {
+      retry: 1,
+      failurePolicy: 'block',
+      backoffPolicy: 'fixed',
+      backoffDelayMs: 100,
+      maxBackoffMs: 1000,
+      signal: controller.signal,
+    });
     const promise = h.dispatcher.dispatch(makeRecord());
     let settled = false;
     void promise.then(() => (settled = true));
@@ -979,7 +1051,15 @@ describe('RecordDispatcher: hard stop (signal)', () => {
 
   it('a stop while the dead-letter sink is retried does not reach the dead-letter topic, nor count as a dead-letter failure', async () => {
     const controller = new AbortController();
-    const h = setup([500], { retry: 1, backoffPolicy: 'fixed', backoffDelayMs: 1000, signal: controller.signal, dls: [503], dlt: 'dlq', withProducer: true });
+    const h = setup([500], {
+      retry: 1,
+      backoffPolicy: 'fixed',
+      backoffDelayMs: 1000,
+      signal: controller.signal,
+      dls: [503],
+      dlt: 'dlq',
+      withProducer: true,
+    });
     const promise = h.dispatcher.dispatch(makeRecord());
     await vi.advanceTimersByTimeAsync(1500);
     expect(h.sender.callsTo(DLS)).toHaveLength(1);

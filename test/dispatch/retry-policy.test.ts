@@ -1,5 +1,14 @@
 import { describe, it, expect } from 'vitest';
-import { backoffDelayMs, isRetriableStatus, isSuccessStatus, nextRetryDelayMs, parseRetryAfter, retryDelayMs, type FailedAttempt, type RetryRules } from '../../src/dispatch/retry-policy.js';
+import {
+  backoffDelayMs,
+  isRetriableStatus,
+  isSuccessStatus,
+  nextRetryDelayMs,
+  parseRetryAfter,
+  retryDelayMs,
+  type FailedAttempt,
+  type RetryRules,
+} from '../../src/dispatch/retry-policy.js';
 import type { BackoffPolicy } from '../../src/config/settings.js';
 
 type Decision = 'success' | 'retry' | 'final';
@@ -120,9 +129,12 @@ describe('parseRetryAfter', () => {
 
   // RFC 9110 §10.2.3: Retry-After = HTTP-date / delay-seconds. Anything else is ignored, whatever
   // JavaScript's lenient Date.parse makes of it.
-  it.each([[''], ['soon'], ['abc'], ['next tuesday'], ['1e3'], ['5s'], ['-1'], ['+5'], ['1.5'], ['abc 2030'], ['12 13']])('garbage %j → undefined', (value) => {
-    expect(parseRetryAfter(value, now)).toBeUndefined();
-  });
+  it.each([[''], ['soon'], ['abc'], ['next tuesday'], ['1e3'], ['5s'], ['-1'], ['+5'], ['1.5'], ['abc 2030'], ['12 13']])(
+    'garbage %j → undefined',
+    (value) => {
+      expect(parseRetryAfter(value, now)).toBeUndefined();
+    },
+  );
 });
 
 describe('retryDelayMs: max(backoff, min(Retry-After, cap))', () => {

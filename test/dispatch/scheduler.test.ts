@@ -4,14 +4,21 @@ import type { KafkaRecord } from '../../src/source/record.js';
 import { prng } from '../helpers/prng.js';
 
 function rec(topic: string, partition: number, offset: number, key?: string | null): KafkaRecord {
-  return { topic, partition, offset, key: key == null ? null : Buffer.from(key), value: Buffer.from(`v${offset}`), headers: {}, timestamp: 1_700_000_000_000 };
+  return {
+    topic,
+    partition,
+    offset,
+    key: key == null ? null : Buffer.from(key),
+    value: Buffer.from(`v${offset}`),
+    headers: {},
+    timestamp: 1_700_000_000_000,
+  };
 }
 
 const id = (r: KafkaRecord) => `${r.topic}/${r.partition}@${r.offset}`;
 const laneOf = (r: KafkaRecord) => `${r.topic}/${r.partition}#${r.key === null ? '<null>' : r.key.toString()}`;
 /** Lets the scheduler's `.then(finish)` and the pump run. */
 const flush = () => new Promise<void>((resolve) => setImmediate(resolve));
-
 
 interface Running {
   record: KafkaRecord;
@@ -286,7 +293,8 @@ describe('Scheduler, fairness across partitions', () => {
     const h = harness({ ordering: 'ordered', maxInFlight: 1, maxInFlightPerPartition: 50 });
     for (let o = 0; o < 1000; o++) h.scheduler.submit(rec('t', 0, o));
     h.scheduler.submit(rec('t', 1, 0));
-    for (let i = 0; i < 3 && h.running.length > 0; i++) await h.finish(h.running[0]!.record.topic, h.running[0]!.record.partition, h.running[0]!.record.offset);
+    for (let i = 0; i < 3 && h.running.length > 0; i++)
+      await h.finish(h.running[0]!.record.topic, h.running[0]!.record.partition, h.running[0]!.record.offset);
     // Round-robin: t/1 gets the slot right after the one t/0 record that was already running.
     expect(h.startedIds().slice(0, 3)).toContain('t/1@0');
   });

@@ -12,7 +12,11 @@ const ci = readFileSync(join(ROOT, '.ci/run'), 'utf8');
 const table = /<!-- options:start -->\n([\s\S]*?)\n<!-- options:end -->/.exec(readme)?.[1] ?? '';
 const rows = table.split('\n').filter((line) => line.startsWith('| `'));
 /** The cells of a row, `\|` inside a cell kept. */
-const cells = (row: string) => row.slice(1, -1).split(/(?<!\\)\|/).map((c) => c.trim());
+const cells = (row: string) =>
+  row
+    .slice(1, -1)
+    .split(/(?<!\\)\|/)
+    .map((c) => c.trim());
 const rowOf = (flag: string) => rows.find((r) => cells(r)[1] === `\`--${flag}\``);
 const defaultCell = (flag: string) => cells(rowOf(flag) ?? '| | | | |')[3]!.replace(/^`|`$/g, '');
 const defaults = DEFAULTS as Record<string, unknown>;
@@ -20,7 +24,10 @@ const defaults = DEFAULTS as Record<string, unknown>;
 describe('README', () => {
   it('starts with the two commands, and CI runs exactly the second', () => {
     const firstBlock = /```sh\n([\s\S]*?)```/.exec(readme)![1]!;
-    const commands = firstBlock.split('\n').filter(Boolean).map((line) => line.split('#')[0]!.trim());
+    const commands = firstBlock
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => line.split('#')[0]!.trim());
     expect(commands).toEqual(['npm ci && npm start', 'npm test']);
     const steps = ci.split('\n').filter((l) => l && !l.startsWith('#') && !l.startsWith('set ') && !l.startsWith('cd '));
     // A clean install first, the lint and the fast unit run before it, the README's test command last.

@@ -29,12 +29,22 @@ describe('broker outage', () => {
     await admin.disconnect();
     const sink = await startRecordingSink();
     try {
-      dispatcher = await startTestDispatcher({ brokers: [broker.brokers], topics: [topic], groupId: `${topic}-group`, sinkUri: sink.url, lagIntervalMs: 200 });
+      dispatcher = await startTestDispatcher({
+        brokers: [broker.brokers],
+        topics: [topic],
+        groupId: `${topic}-group`,
+        sinkUri: sink.url,
+        lagIntervalMs: 200,
+      });
       await waitFor(() => dispatcher!.isReady(), 'ready');
       expect(await dispatcher.metrics.registry.getSingleMetricAsString('kafka_dispatch_consumer_connected')).toMatch(/connected 1$/m);
 
       await broker.stop();
-      await waitFor(() => /brokers unreachable|consumer crashed/.test(dispatcher!.notReadyReason() ?? ''), '/readyz to report the outage', 30_000);
+      await waitFor(
+        () => /brokers unreachable|consumer crashed/.test(dispatcher!.notReadyReason() ?? ''),
+        '/readyz to report the outage',
+        30_000,
+      );
       expect(await dispatcher.metrics.registry.getSingleMetricAsString('kafka_dispatch_consumer_connected')).toMatch(/connected 0$/m);
 
       await broker.start();

@@ -5,13 +5,13 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { brokers, committedOffsets, createTopic, disconnectKafka, produce } from '../helpers/kafka.js';
 import { startRecordingSink } from '../helpers/recording-sink.js';
 import { runCli, startCli, ROOT } from '../helpers/cli.js';
-import { waitFor, sleep } from '../helpers/wait-for.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const ARTICLE_MANIFEST = join(ROOT, 'test/fixtures/kafkasource.yaml');
 
 afterAll(() => disconnectKafka());
 
-describe('kafka-dispatch run / validate with the article\'s KafkaSource', () => {
+describe("kafka-dispatch run / validate with the article's KafkaSource", () => {
   it('validate accepts the manifest unchanged and prints it resolved with the ASK annotations applied', async () => {
     const { code, stdout, stderr } = await runCli(['validate', '--kafkasource', ARTICLE_MANIFEST, '--json']);
     expect(stderr).toBe('');
@@ -64,7 +64,9 @@ spec:
       expect(stderr).toContain('spec.delivery.backoffDelay');
     }
     const annotations = file.replace('broken', 'annotations');
-    writeFileSync(annotations, `apiVersion: sources.knative.dev/v1alpha1
+    writeFileSync(
+      annotations,
+      `apiVersion: sources.knative.dev/v1alpha1
 kind: KafkaSource
 metadata:
   annotations:
@@ -75,7 +77,8 @@ spec:
   topics: ai-info
   sink:
     uri: http://sink/
-`);
+`,
+    );
     const { code, stderr } = await runCli(['validate', '--kafkasource', annotations], { RETRY_COUNT: 'many' });
     expect(code).toBe(2);
     expect(stderr).toContain('metadata.annotations["k8s.aliyun.com/req-timeout"]');
@@ -91,18 +94,36 @@ spec:
     expect(stderr).toMatch(/sinkUri: is required: set K_SINK or SINK_URI/);
   });
 
-  it('runs the article\'s manifest against a local broker and sink (K_SINK, KAFKA_BROKERS override), drains and exits 0 on SIGTERM', async () => {
+  it("runs the article's manifest against a local broker and sink (K_SINK, KAFKA_BROKERS override), drains and exits 0 on SIGTERM", async () => {
     // The manifest names topic ai-info and group ai-info-consumer; the test owns a fresh topic, so it
     // overrides the topic and group too, as a user running it twice would.
     const { topic, group } = await createTopic(2);
     const sink = await startRecordingSink(() => ({ body: 'PlayMusic' }));
     try {
-      await produce(topic, Array.from({ length: 20 }, (_, i) => ({ key: String(i), value: `{"id":${i}}` })));
-      const cli = startCli(['run', '--kafkasource', ARTICLE_MANIFEST, '--topics', topic, '--group', group, '--initial-offset', 'earliest', '--commit-interval', '0.2'], {
-        KAFKA_BROKERS: brokers().join(','),
-        K_SINK: `${sink.url}/predict?query=music`,
-        METRICS_PORT: '0',
-      });
+      await produce(
+        topic,
+        Array.from({ length: 20 }, (_, i) => ({ key: String(i), value: `{"id":${i}}` })),
+      );
+      const cli = startCli(
+        [
+          'run',
+          '--kafkasource',
+          ARTICLE_MANIFEST,
+          '--topics',
+          topic,
+          '--group',
+          group,
+          '--initial-offset',
+          'earliest',
+          '--commit-interval',
+          '0.2',
+        ],
+        {
+          KAFKA_BROKERS: brokers().join(','),
+          K_SINK: `${sink.url}/predict?query=music`,
+          METRICS_PORT: '0',
+        },
+      );
       await waitFor(() => sink.requests.length >= 20, '20 deliveries through the CLI');
       for (const request of sink.requests) {
         expect(request.headers.host).toBe('test-ai-process.default.svc.cluster.local');

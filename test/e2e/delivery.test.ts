@@ -55,7 +55,14 @@ describe('dispatch to the sink (real broker, real HTTP sink)', () => {
     const { topic, group } = await createTopic(1);
     sink = await startRecordingSink((r) => (r.n <= 2 ? { status: 503 } : {}));
     await produce(topic, [{ value: 'hello' }]);
-    dispatcher = await startTestDispatcher({ topics: [topic], groupId: group, sinkUri: sink.url, retry: 5, backoffPolicy: 'fixed', backoffDelayMs: 300 });
+    dispatcher = await startTestDispatcher({
+      topics: [topic],
+      groupId: group,
+      sinkUri: sink.url,
+      retry: 5,
+      backoffPolicy: 'fixed',
+      backoffDelayMs: 300,
+    });
     await waitFor(() => dispatcher!.metrics.totals.delivered === 1, 'delivery');
     await sleep(500);
     expect(sink.requests).toHaveLength(3);
@@ -83,7 +90,14 @@ describe('dispatch to the sink (real broker, real HTTP sink)', () => {
     const { topic, group } = await createTopic(1);
     sink = await startRecordingSink((r) => (r.n === 1 ? { delayMs: 1500 } : {}));
     await produce(topic, [{ value: 'slow' }]);
-    dispatcher = await startTestDispatcher({ topics: [topic], groupId: group, sinkUri: sink.url, requestTimeoutMs: 300, retry: 2, backoffDelayMs: 10 });
+    dispatcher = await startTestDispatcher({
+      topics: [topic],
+      groupId: group,
+      sinkUri: sink.url,
+      requestTimeoutMs: 300,
+      retry: 2,
+      backoffDelayMs: 10,
+    });
     await waitFor(() => dispatcher!.metrics.totals.delivered === 1, 'delivery on the second attempt');
     expect(sink.requests).toHaveLength(2);
     expect(sink.requests[1]!.receivedAt - sink.requests[0]!.receivedAt).toBeLessThan(1500);
@@ -93,11 +107,17 @@ describe('dispatch to the sink (real broker, real HTTP sink)', () => {
   it('commits what it delivered: a restarted dispatcher delivers nothing twice', async () => {
     const { topic, group } = await createTopic(2);
     sink = await startRecordingSink();
-    await produce(topic, Array.from({ length: 30 }, (_, i) => ({ value: `first-${i}` })));
+    await produce(
+      topic,
+      Array.from({ length: 30 }, (_, i) => ({ value: `first-${i}` })),
+    );
     dispatcher = await startTestDispatcher({ topics: [topic], groupId: group, sinkUri: sink.url });
     await waitFor(() => sink!.requests.length === 30, '30 deliveries');
     await dispatcher.stop(5000);
-    await produce(topic, Array.from({ length: 10 }, (_, i) => ({ value: `second-${i}` })));
+    await produce(
+      topic,
+      Array.from({ length: 10 }, (_, i) => ({ value: `second-${i}` })),
+    );
     dispatcher = await startTestDispatcher({ topics: [topic], groupId: group, sinkUri: sink.url });
     await waitFor(() => sink!.requests.length >= 40, '10 more deliveries');
     await sleep(500);

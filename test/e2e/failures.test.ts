@@ -39,9 +39,22 @@ describe('failures: dead letters, skip vs block, Retry-After, record age, replie
     });
     const deadLetter = await res.sink();
     const bodies = ['ok-1', 'bad-1', 'ok-2', 'down-1', 'ok-3', 'bad-2'];
-    await produce(topic, bodies.map((value) => ({ value })));
-    res.dispatcher = await startTestDispatcher({ topics: [topic], groupId: group, sinkUri: `${sink.url}/predict`, deadLetterSinkUri: `${deadLetter.url}/dlq`, retry: 2, backoffDelayMs: 10 });
-    await waitFor(() => res.dispatcher!.metrics.totals.delivered + res.dispatcher!.metrics.totals.deadLettered === bodies.length, 'every record finished');
+    await produce(
+      topic,
+      bodies.map((value) => ({ value })),
+    );
+    res.dispatcher = await startTestDispatcher({
+      topics: [topic],
+      groupId: group,
+      sinkUri: `${sink.url}/predict`,
+      deadLetterSinkUri: `${deadLetter.url}/dlq`,
+      retry: 2,
+      backoffDelayMs: 10,
+    });
+    await waitFor(
+      () => res.dispatcher!.metrics.totals.delivered + res.dispatcher!.metrics.totals.deadLettered === bodies.length,
+      'every record finished',
+    );
     expect(deadLetter.requests.map((r) => r.body)).toEqual(['bad-1', 'down-1', 'bad-2']);
     expect(sink.requests.filter((r) => r.body === 'bad-1')).toHaveLength(1); // 400 is final: no retry
     expect(sink.requests.filter((r) => r.body === 'down-1')).toHaveLength(3); // 503: 1 + 2 retries
@@ -62,12 +75,21 @@ describe('failures: dead letters, skip vs block, Retry-After, record age, replie
     const { topic, group } = await createTopic(1);
     const { topic: dlt } = await createTopic(1, 'kd-dlt');
     const sink = await res.sink((r) => (r.body === 'poison' ? { status: 422, body: 'no' } : {}));
-    await produce(topic, [{ key: 'k1', value: 'fine' }, { key: 'k2', value: 'poison', headers: { trace: 'abc' } }]);
+    await produce(topic, [
+      { key: 'k1', value: 'fine' },
+      { key: 'k2', value: 'poison', headers: { trace: 'abc' } },
+    ]);
     res.dispatcher = await startTestDispatcher({ topics: [topic], groupId: group, sinkUri: sink.url, deadLetterTopic: dlt });
     const [message] = await readTopic(dlt, 1);
     await waitFor(() => res.dispatcher!.metrics.totals.deadLettered === 1, 'the dead-lettered outcome');
     expect(message).toMatchObject({ key: 'k2', value: 'poison' });
-    expect(message!.headers).toMatchObject({ trace: 'abc', 'kd-error-code': '422', 'kd-original-topic': topic, 'kd-original-partition': '0', 'kd-original-offset': '1' });
+    expect(message!.headers).toMatchObject({
+      trace: 'abc',
+      'kd-error-code': '422',
+      'kd-original-topic': topic,
+      'kd-original-partition': '0',
+      'kd-original-offset': '1',
+    });
     expect(res.dispatcher!.metrics.totals).toMatchObject({ delivered: 1, deadLettered: 1 });
   });
 
@@ -76,7 +98,15 @@ describe('failures: dead letters, skip vs block, Retry-After, record age, replie
     let healthy = false;
     const sink = await res.sink((r) => (r.body === 'stuck' && !healthy ? { status: 400 } : {}));
     await produce(topic, [{ value: 'before' }, { value: 'stuck' }, { value: 'after-1' }, { value: 'after-2' }]);
-    res.dispatcher = await startTestDispatcher({ topics: [topic], groupId: group, sinkUri: sink.url, failurePolicy: 'block', retry: 1, backoffDelayMs: 20, maxBackoffMs: 100 });
+    res.dispatcher = await startTestDispatcher({
+      topics: [topic],
+      groupId: group,
+      sinkUri: sink.url,
+      failurePolicy: 'block',
+      retry: 1,
+      backoffDelayMs: 20,
+      maxBackoffMs: 100,
+    });
     await waitFor(() => sink.requests.filter((r) => r.body === 'stuck').length >= 5, 'several blocked retries');
     expect(sink.requests.map((r) => r.body)).not.toContain('after-1');
     const blocked = await res.dispatcher!.metrics.registry.getSingleMetricAsString('kafka_dispatch_blocked_retries_total');
@@ -97,7 +127,12 @@ describe('failures: dead letters, skip vs block, Retry-After, record age, replie
     await waitFor(() => res.dispatcher!.metrics.totals.delivered === 1, 'the next record delivered');
     expect(sink.requests.map((r) => r.body)).toEqual(['stuck', 'after']);
     expect(res.dispatcher!.metrics.totals).toMatchObject({ delivered: 1, skipped: 1 });
-    expect(res.dispatcher!.logs().find((l) => l.msg.startsWith('record given up'))).toMatchObject({ topic, partition: 0, offset: 0, status: 400 });
+    expect(res.dispatcher!.logs().find((l) => l.msg.startsWith('record given up'))).toMatchObject({
+      topic,
+      partition: 0,
+      offset: 0,
+      status: 400,
+    });
   });
 
   it('honours Retry-After when it asks for more than the backoff', async () => {
@@ -115,7 +150,15 @@ describe('failures: dead letters, skip vs block, Retry-After, record age, replie
     const sink = await res.sink(() => ({ status: 503 }));
     const deadLetter = await res.sink();
     await produce(topic, [{ value: 'old', timestamp: String(Date.now() - 60_000) }]);
-    res.dispatcher = await startTestDispatcher({ topics: [topic], groupId: group, sinkUri: sink.url, deadLetterSinkUri: deadLetter.url, retry: 5, backoffDelayMs: 10, maxRecordAgeMs: 30_000 });
+    res.dispatcher = await startTestDispatcher({
+      topics: [topic],
+      groupId: group,
+      sinkUri: sink.url,
+      deadLetterSinkUri: deadLetter.url,
+      retry: 5,
+      backoffDelayMs: 10,
+      maxRecordAgeMs: 30_000,
+    });
     await waitFor(() => deadLetter.requests.length === 1, 'the dead letter');
     expect(sink.requests).toHaveLength(1);
     expect(deadLetter.requests[0]!.headers['ce-knativeerrorcode']).toBe('503');
@@ -124,10 +167,7 @@ describe('failures: dead letters, skip vs block, Retry-After, record age, replie
   it('discards a record that cannot become a request, without retrying or stalling the partition', async () => {
     const { topic, group } = await createTopic(1);
     const sink = await res.sink();
-    await produce(topic, [
-      { value: '{not json', headers: { 'content-type': 'application/cloudevents+json' } },
-      { value: 'plain' },
-    ]);
+    await produce(topic, [{ value: '{not json', headers: { 'content-type': 'application/cloudevents+json' } }, { value: 'plain' }]);
     res.dispatcher = await startTestDispatcher({ topics: [topic], groupId: group, sinkUri: sink.url });
     await waitFor(() => res.dispatcher!.metrics.totals.delivered === 1, 'the next record delivered');
     expect(sink.requests.map((r) => r.body)).toEqual(['plain']);
@@ -139,10 +179,16 @@ describe('failures: dead letters, skip vs block, Retry-After, record age, replie
     const { topic, group } = await createTopic(1);
     const { topic: replies } = await createTopic(1, 'kd-reply');
     const sink = await res.sink((r) => ({ body: r.body === 'music' ? 'PlayMusic' : 'GetWeather' }));
-    await produce(topic, [{ key: 'a', value: 'music' }, { key: 'b', value: 'rain' }]);
+    await produce(topic, [
+      { key: 'a', value: 'music' },
+      { key: 'b', value: 'rain' },
+    ]);
     res.dispatcher = await startTestDispatcher({ topics: [topic], groupId: group, sinkUri: sink.url, replyTopic: replies });
     const messages = await readTopic(replies, 2);
-    expect(messages.map((m) => [m.key, m.value])).toEqual([['a', 'PlayMusic'], ['b', 'GetWeather']]);
+    expect(messages.map((m) => [m.key, m.value])).toEqual([
+      ['a', 'PlayMusic'],
+      ['b', 'GetWeather'],
+    ]);
     expect(messages[0]!.headers['kd-original-offset']).toBe('0');
   });
 
@@ -155,8 +201,21 @@ describe('failures: dead letters, skip vs block, Retry-After, record age, replie
       return {};
     });
     const total = 20_000;
-    await produce(topic, Array.from({ length: total }, (_, i) => ({ partition: i % 2, value: `record-${i}-${'x'.repeat(80)}` })));
-    res.dispatcher = await startTestDispatcher({ topics: [topic], groupId: group, sinkUri: sink.url, ordering: 'unordered', maxInFlight: 32, maxInFlightPerPartition: 16, maxBufferedRecords: 500, fetchMaxBytesPerPartition: 64 * 1024, requestTimeoutMs: 60_000 });
+    await produce(
+      topic,
+      Array.from({ length: total }, (_, i) => ({ partition: i % 2, value: `record-${i}-${'x'.repeat(80)}` })),
+    );
+    res.dispatcher = await startTestDispatcher({
+      topics: [topic],
+      groupId: group,
+      sinkUri: sink.url,
+      ordering: 'unordered',
+      maxInFlight: 32,
+      maxInFlightPerPartition: 16,
+      maxBufferedRecords: 500,
+      fetchMaxBytesPerPartition: 64 * 1024,
+      requestTimeoutMs: 60_000,
+    });
     await waitFor(() => sink.requests.length >= 32, 'the sink to fill up');
     await sleep(1500);
     const inFlight = res.dispatcher!.metrics.totals.received - res.dispatcher!.metrics.totals.delivered;

@@ -36,7 +36,15 @@ describe('SASL to the brokers (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512)', () => {
   it('fails to start with a wrong password and says it is an authentication failure', async () => {
     const topic = await topicWith('never');
     await expect(
-      startTestDispatcher({ brokers: [`127.0.0.1:${SASL_PORT}`], topics: [topic], groupId: `${topic}-group`, sinkUri: own.sink.url, saslMechanism: 'scram-sha-256', saslUsername: 'alice', saslPassword: 'wrong-password' }),
+      startTestDispatcher({
+        brokers: [`127.0.0.1:${SASL_PORT}`],
+        topics: [topic],
+        groupId: `${topic}-group`,
+        sinkUri: own.sink.url,
+        saslMechanism: 'scram-sha-256',
+        saslUsername: 'alice',
+        saslPassword: 'wrong-password',
+      }),
     ).rejects.toThrow(/SASL|authentication/i);
   });
 });

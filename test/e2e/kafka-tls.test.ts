@@ -42,7 +42,14 @@ describe('TLS to the brokers (CA and client certificate)', () => {
   it('fails to start without a client certificate the broker requires', async () => {
     const topic = await topicWith('never');
     await expect(
-      startTestDispatcher({ brokers: [`127.0.0.1:${TLS_PORT}`], topics: [topic], groupId: `${topic}-group`, sinkUri: own.sink.url, tlsEnabled: true, tlsCaCert: pki.ca }),
+      startTestDispatcher({
+        brokers: [`127.0.0.1:${TLS_PORT}`],
+        topics: [topic],
+        groupId: `${topic}-group`,
+        sinkUri: own.sink.url,
+        tlsEnabled: true,
+        tlsCaCert: pki.ca,
+      }),
     ).rejects.toThrow();
     expect(own.sink.requests.some((r) => r.body === 'never')).toBe(false);
   });

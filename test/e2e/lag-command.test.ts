@@ -29,7 +29,15 @@ let unreachable: CliProcess;
 async function kafkaTool(...args: string[]): Promise<string> {
   const { stdout } = await run(
     'java',
-    ['-Dlog4j2.level=off', '-cp', `${libsDir}/*`, 'org.apache.kafka.tools.consumer.group.ConsumerGroupCommand', '--bootstrap-server', bootstrap, ...args],
+    [
+      '-Dlog4j2.level=off',
+      '-cp',
+      `${libsDir}/*`,
+      'org.apache.kafka.tools.consumer.group.ConsumerGroupCommand',
+      '--bootstrap-server',
+      bootstrap,
+      ...args,
+    ],
     { timeout: 30_000 },
   );
   return stdout;
@@ -42,7 +50,14 @@ async function describeWithTool(group: string): Promise<ToolRow[]> {
     .split('\n')
     .map((line) => line.trim().split(/\s+/))
     .filter((cells) => cells[0] === group && /^\d+$/.test(cells[2] ?? ''))
-    .map((cells) => ({ topic: cells[1]!, partition: Number(cells[2]), current: num(cells[3]), end: num(cells[4]), lag: num(cells[5]), clientId: cells[8] === '-' ? undefined : cells[8] }));
+    .map((cells) => ({
+      topic: cells[1]!,
+      partition: Number(cells[2]),
+      current: num(cells[3]),
+      end: num(cells[4]),
+      lag: num(cells[5]),
+      clientId: cells[8] === '-' ? undefined : cells[8],
+    }));
 }
 
 async function ourLag(group: string, topic: string, ...extra: string[]): Promise<GroupLag> {
@@ -122,9 +137,16 @@ describe('kafka-dispatch lag against kafka-consumer-groups --describe', () => {
     expect(latest.get(0)!.lagSeconds).toBeUndefined();
 
     // The table: header, one row per partition, a TOTAL line; the throwaway group is gone.
-    const table = await runCli(['lag', '--group', group, '--topic', topic, '--brokers', bootstrap, '--initial-offset', 'earliest'], {}, 30_000);
+    const table = await runCli(
+      ['lag', '--group', group, '--topic', topic, '--brokers', bootstrap, '--initial-offset', 'earliest'],
+      {},
+      30_000,
+    );
     expect(table.code).toBe(0);
-    const rows = table.stdout.trimEnd().split('\n').map((l) => l.split(/\s+/));
+    const rows = table.stdout
+      .trimEnd()
+      .split('\n')
+      .map((l) => l.split(/\s+/));
     expect(rows[0]).toEqual(['GROUP', 'TOPIC', 'PARTITION', 'CURRENT-OFFSET', 'LOG-END-OFFSET', 'LAG', 'LAG-SECONDS', 'OWNER']);
     expect(rows.slice(1).map((r) => r.slice(0, 6))).toEqual([
       [group, topic, '0', '4', '10', '6'],
@@ -138,7 +160,10 @@ describe('kafka-dispatch lag against kafka-consumer-groups --describe', () => {
   it('without --topic: the topics the group committed; owners of an active group match the tool', async () => {
     const { topic, group } = await setUp();
     const clientId = `kd-owner-${randomUUID().slice(0, 8)}`;
-    const consumer: Consumer = new Kafka({ clientId, brokers: brokers(), logLevel: logLevel.NOTHING }).consumer({ groupId: group, maxWaitTimeInMs: 200 });
+    const consumer: Consumer = new Kafka({ clientId, brokers: brokers(), logLevel: logLevel.NOTHING }).consumer({
+      groupId: group,
+      maxWaitTimeInMs: 200,
+    });
     try {
       await consumer.connect();
       await consumer.subscribe({ topics: [topic] });
@@ -177,7 +202,10 @@ describe('kafka-dispatch lag against kafka-consumer-groups --describe', () => {
       while (!stop && Date.now() < deadline && started[0]! + started[1]! < 4000) {
         const partition = (started[0]! + started[1]!) % 2;
         started[partition]! += 5;
-        await produce(topic, Array.from({ length: 5 }, (_, i) => ({ partition, value: `load-${i}` })));
+        await produce(
+          topic,
+          Array.from({ length: 5 }, (_, i) => ({ partition, value: `load-${i}` })),
+        );
         acked[partition]! += 5;
         await new Promise((r) => setTimeout(r, 10));
       }

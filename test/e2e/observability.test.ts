@@ -31,7 +31,6 @@ async function metric(port: number, line: RegExp): Promise<number | undefined> {
   return match === undefined ? undefined : Number(match.split(' ').pop());
 }
 
-
 describe('observability endpoints (real broker)', () => {
   it('/readyz goes starting → ready → draining while /healthz stays up', async () => {
     const { topic, group } = await createTopic(1);
@@ -75,7 +74,16 @@ describe('observability endpoints (real broker)', () => {
     const sink = await res.sink(() => (down ? { status: 503 } : {}));
     const port = await freePort();
     res.dispatcher = await startTestDispatcher(
-      { topics: [topic], groupId: group, sinkUri: sink.url, failurePolicy: 'block', retry: 1000, backoffDelayMs: 50, lagIntervalMs: 200, commitIntervalMs: 200 },
+      {
+        topics: [topic],
+        groupId: group,
+        sinkUri: sink.url,
+        failurePolicy: 'block',
+        retry: 1000,
+        backoffDelayMs: 50,
+        lagIntervalMs: 200,
+        commitIntervalMs: 200,
+      },
       { metricsServerPort: port },
     );
     await waitFor(() => res.dispatcher!.isReady(), 'ready');
@@ -115,7 +123,12 @@ spec:
   sink: { uri: "http://user:${password}@127.0.0.1:9/predict?token=${password}" }
 `,
     );
-    const env = { KAFKA_CREDS_USER: 'dispatcher', KAFKA_CREDS_PASSWORD: password, KAFKA_CREDS_MECHANISM: 'PLAIN', SECRETS_DIR: join(dir, 'none') };
+    const env = {
+      KAFKA_CREDS_USER: 'dispatcher',
+      KAFKA_CREDS_PASSWORD: password,
+      KAFKA_CREDS_MECHANISM: 'PLAIN',
+      SECRETS_DIR: join(dir, 'none'),
+    };
     const validate = await runCli(['validate', '--kafkasource', manifest], env);
     expect(validate.code).toBe(0);
     expect(validate.stdout).toContain('KAFKA_SASL_PASSWORD');

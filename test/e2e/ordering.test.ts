@@ -33,7 +33,14 @@ async function runMode(ordering: Settings['ordering']): Promise<Seen[]> {
     topic,
     Array.from({ length: RECORDS }, (_, i) => ({ partition: i % PARTITIONS, key: `key-${i % KEYS}`, value: `${i}` })),
   );
-  dispatcher = await startTestDispatcher({ topics: [topic], groupId: group, sinkUri: sink.url, ordering, maxInFlight: 64, maxInFlightPerPartition: 16 });
+  dispatcher = await startTestDispatcher({
+    topics: [topic],
+    groupId: group,
+    sinkUri: sink.url,
+    ordering,
+    maxInFlight: 64,
+    maxInFlightPerPartition: 16,
+  });
   await waitFor(() => sink!.requests.length >= RECORDS, `${RECORDS} requests`, 60_000);
   await sleep(300);
   expect(sink.requests).toHaveLength(RECORDS);
@@ -95,8 +102,18 @@ describe('global limits', () => {
   it('never has more than max-in-flight requests open across partitions', async () => {
     const { topic, group } = await createTopic(4, 'kd-inflight');
     sink = await startRecordingSink(() => ({ delayMs: 5 + Math.floor(Math.random() * 10) }));
-    await produce(topic, Array.from({ length: 400 }, (_, i) => ({ partition: i % 4, value: `${i}` })));
-    dispatcher = await startTestDispatcher({ topics: [topic], groupId: group, sinkUri: sink.url, ordering: 'unordered', maxInFlight: 6, maxInFlightPerPartition: 4 });
+    await produce(
+      topic,
+      Array.from({ length: 400 }, (_, i) => ({ partition: i % 4, value: `${i}` })),
+    );
+    dispatcher = await startTestDispatcher({
+      topics: [topic],
+      groupId: group,
+      sinkUri: sink.url,
+      ordering: 'unordered',
+      maxInFlight: 6,
+      maxInFlightPerPartition: 4,
+    });
     await waitFor(() => dispatcher!.metrics.totals.delivered === 400, '400 deliveries');
     expect(maxOverlap(sink.requests)).toBe(6);
   });
@@ -104,7 +121,10 @@ describe('global limits', () => {
   it('starts no more requests per second than the rate limit', async () => {
     const { topic, group } = await createTopic(2, 'kd-rate');
     sink = await startRecordingSink();
-    await produce(topic, Array.from({ length: 30 }, (_, i) => ({ value: `${i}` })));
+    await produce(
+      topic,
+      Array.from({ length: 30 }, (_, i) => ({ value: `${i}` })),
+    );
     dispatcher = await startTestDispatcher({ topics: [topic], groupId: group, sinkUri: sink.url, ordering: 'unordered', rateLimit: 20 });
     await waitFor(() => dispatcher!.metrics.totals.delivered === 30, '30 deliveries');
     const times = sink.requests.map((r) => r.receivedAt).sort((a, b) => a - b);

@@ -35,7 +35,10 @@ function dispatcherEnv(topic: string, group: string, sinkUrl: string): Record<st
 async function loadedRun(signal: NodeJS.Signals) {
   const { topic, group } = await createTopic(3, `kd-${signal.toLowerCase()}`);
   const sink = await startRecordingSink(() => ({ delayMs: 2 + Math.floor(Math.random() * 6) }));
-  await produce(topic, Array.from({ length: RECORDS }, (_, i) => ({ key: `k${i % 50}`, value: `r${i}` })));
+  await produce(
+    topic,
+    Array.from({ length: RECORDS }, (_, i) => ({ key: `k${i % 50}`, value: `r${i}` })),
+  );
   const first = startCli(['run'], dispatcherEnv(topic, group, sink.url));
   await waitFor(() => sink.requests.length >= RECORDS / 3, 'a third of the load', 60_000);
   const stoppedAt = Date.now();
@@ -69,7 +72,9 @@ describe('shutdown under load (the CLI as a process, real broker)', () => {
     const duplicates = bodies.length - RECORDS;
     // What can repeat: records finished since the last commit (at most one commit interval, plus
     // one commit round trip) and those in flight at the kill.
-    const sinceLastCommit = run.requests.filter((r) => r.n <= run.beforeRestart && r.receivedAt >= run.stoppedAt - COMMIT_INTERVAL_MS - 250).length;
+    const sinceLastCommit = run.requests.filter(
+      (r) => r.n <= run.beforeRestart && r.receivedAt >= run.stoppedAt - COMMIT_INTERVAL_MS - 250,
+    ).length;
     expect(duplicates).toBeLessThanOrEqual(sinceLastCommit + MAX_IN_FLIGHT);
   }, 180_000);
 });

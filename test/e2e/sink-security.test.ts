@@ -18,17 +18,26 @@ describe('sink security', () => {
 
   async function httpsSink(requireClientCert: boolean) {
     const seen: Array<{ body: string; clientCN: string | undefined }> = [];
-    const server = createServer({ cert: pki.serverCert, key: pki.serverKey, ca: pki.ca, requestCert: requireClientCert, rejectUnauthorized: requireClientCert }, (req, res) => {
-      let body = '';
-      req.on('data', (d: Buffer) => (body += d.toString()));
-      req.on('end', () => {
-        const peer = (req.socket as TLSSocket).getPeerCertificate();
-        seen.push({ body, clientCN: peer?.subject?.CN as string | undefined });
-        res.end('ok');
-      });
-    });
+    const server = createServer(
+      { cert: pki.serverCert, key: pki.serverKey, ca: pki.ca, requestCert: requireClientCert, rejectUnauthorized: requireClientCert },
+      (req, res) => {
+        let body = '';
+        req.on('data', (d: Buffer) => (body += d.toString()));
+        req.on('end', () => {
+          const peer = (req.socket as TLSSocket).getPeerCertificate();
+          seen.push({ body, clientCN: peer?.subject?.CN as string | undefined });
+          res.end('ok');
+        });
+      },
+    );
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    res.defer(() => new Promise<void>((resolve) => { server.close(() => resolve()); server.closeAllConnections(); }));
+    res.defer(
+      () =>
+        new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        }),
+    );
     return { url: `https://127.0.0.1:${(server.address() as { port: number }).port}/`, seen };
   }
 
@@ -36,7 +45,14 @@ describe('sink security', () => {
     const sink = await httpsSink(true);
     const { topic, group } = await createTopic(1);
     await produce(topic, [{ value: 'over-tls' }]);
-    res.dispatcher = await startTestDispatcher({ topics: [topic], groupId: group, sinkUri: sink.url, sinkCaCerts: pki.ca, sinkClientCert: pki.clientCert, sinkClientKey: pki.clientKey });
+    res.dispatcher = await startTestDispatcher({
+      topics: [topic],
+      groupId: group,
+      sinkUri: sink.url,
+      sinkCaCerts: pki.ca,
+      sinkClientCert: pki.clientCert,
+      sinkClientKey: pki.clientKey,
+    });
     await waitFor(() => sink.seen.length === 1, 'delivery over TLS');
     expect(sink.seen[0]).toEqual({ body: 'over-tls', clientCN: 'client' });
   });

@@ -58,7 +58,11 @@ describe('trace context (real broker, real HTTP sink, SDK registered)', () => {
     expect(recordSpan.name).toBe(`${topic} process`);
     expect(recordSpan.spanContext().traceId).toBe(traceId);
     expect(recordSpan.parentSpanContext?.spanId).toBe(producerSpanId);
-    expect(recordSpan.attributes).toMatchObject({ [ATTR_OUTCOME]: 'delivered', 'messaging.destination.name': topic, 'messaging.kafka.message.key': 'order-1' });
+    expect(recordSpan.attributes).toMatchObject({
+      [ATTR_OUTCOME]: 'delivered',
+      'messaging.destination.name': topic,
+      'messaging.kafka.message.key': 'order-1',
+    });
     expect(attempts).toHaveLength(2);
 
     expect(sink.requests).toHaveLength(2);
@@ -77,7 +81,12 @@ describe('trace context (real broker, real HTTP sink, SDK registered)', () => {
       // CloudEvents mode: the distributed-tracing extension says the same.
       expect(request.headers['ce-traceparent']).toBe(request.headers.traceparent);
     }
-    const statuses = sink.requests.map((r) => attempts.find((a) => a.spanContext().spanId === parseTraceparent(r.headers.traceparent).parentId)!.attributes['http.response.status_code']);
+    const statuses = sink.requests.map(
+      (r) =>
+        attempts.find((a) => a.spanContext().spanId === parseTraceparent(r.headers.traceparent).parentId)!.attributes[
+          'http.response.status_code'
+        ],
+    );
     expect(statuses).toEqual([503, 200]);
   });
 });

@@ -14,7 +14,11 @@ export interface CliProcess {
 }
 
 /** Runs the built CLI (`npm test` builds it first) with its own environment. */
-export function startCli(args: string[], env: Record<string, string | undefined> = {}, command: string[] = [process.execPath, CLI]): CliProcess {
+export function startCli(
+  args: string[],
+  env: Record<string, string | undefined> = {},
+  command: string[] = [process.execPath, CLI],
+): CliProcess {
   const child = spawn(command[0]!, [...command.slice(1), ...args], {
     cwd: ROOT,
     env: { ...cleanEnv(), LOG_FORMAT: 'json', ...env },
@@ -49,7 +53,12 @@ export function runToolsCli(args: string[], env: Record<string, string | undefin
 function cleanEnv(): NodeJS.ProcessEnv {
   const env = { ...process.env };
   for (const name of Object.keys(env)) {
-    if (/^(KAFKA_|K_SINK|K_CE_OVERRIDES|K_CA_CERTS|SINK_|REQUEST_TIMEOUT|RETRY_|BACKOFF_|ORDERING|MAX_IN_FLIGHT|COMMIT_INTERVAL|SHUTDOWN_GRACE|METRICS_PORT|DEMO_|LOG_LEVEL)/.test(name)) delete env[name];
+    if (
+      /^(KAFKA_|K_SINK|K_CE_OVERRIDES|K_CA_CERTS|SINK_|REQUEST_TIMEOUT|RETRY_|BACKOFF_|ORDERING|MAX_IN_FLIGHT|COMMIT_INTERVAL|SHUTDOWN_GRACE|METRICS_PORT|DEMO_|LOG_LEVEL)/.test(
+        name,
+      )
+    )
+      delete env[name];
   }
   return env;
 }

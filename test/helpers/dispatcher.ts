@@ -11,7 +11,10 @@ export interface TestDispatcher extends RunningDispatcher {
 }
 
 /** An in-process dispatcher with short delivery settings (Knative's defaults back off for minutes). */
-export async function startTestDispatcher(settings: Partial<Settings> & Pick<Settings, 'topics' | 'groupId' | 'sinkUri'>, options: StartOptions = {}): Promise<TestDispatcher> {
+export async function startTestDispatcher(
+  settings: Partial<Settings> & Pick<Settings, 'topics' | 'groupId' | 'sinkUri'>,
+  options: StartOptions = {},
+): Promise<TestDispatcher> {
   const stream = new PassThrough();
   const lines: string[] = [];
   let partial = '';
@@ -38,5 +41,7 @@ export async function startTestDispatcher(settings: Partial<Settings> & Pick<Set
     },
     { logger, ...options },
   );
-  return Object.assign(dispatcher, { logs: () => lines.map((l) => JSON.parse(l) as Record<string, unknown> & { msg: string; level: string }) });
+  return Object.assign(dispatcher, {
+    logs: () => lines.map((l) => JSON.parse(l) as Record<string, unknown> & { msg: string; level: string }),
+  });
 }

@@ -36,13 +36,15 @@ export default async function setup(project: TestProject): Promise<() => Promise
       const broker = new LocalBroker({ port, controllerPort: port + 1, logger: createLogger({ level: 'info', format: 'json' }) });
       const started = Date.now();
       const result = await broker.start();
-      process.stderr.write(`[global-setup] local Apache Kafka ${broker.version} at ${result.brokers} (${result.startedByUs ? `started in ${Date.now() - started} ms` : 'already running'})\n`);
+      process.stderr.write(
+        `[global-setup] local Apache Kafka ${broker.version} at ${result.brokers} (${result.startedByUs ? `started in ${Date.now() - started} ms` : 'already running'})\n`,
+      );
       // Only a broker this run started is stopped by it.
       if (result.startedByUs) teardown.push(() => broker.stop());
       brokers = result.brokers;
     }
   } catch (error) {
-    throw new Error(`${HOW_TO_GET_A_BROKER}\n\ncause: ${(error as Error).message}`);
+    throw new Error(`${HOW_TO_GET_A_BROKER}\n\ncause: ${(error as Error).message}`, { cause: error });
   }
   project.provide('kafkaBrokers', brokers);
   return async () => {
@@ -54,10 +56,7 @@ async function dockerAnswers(): Promise<boolean> {
   if (process.env.KD_TEST_NO_DOCKER === '1') return false;
   try {
     const { getContainerRuntimeClient } = await import('testcontainers');
-    await Promise.race([
-      getContainerRuntimeClient(),
-      new Promise((_, reject) => setTimeout(() => reject(new Error('no answer')), 5000)),
-    ]);
+    await Promise.race([getContainerRuntimeClient(), new Promise((_, reject) => setTimeout(() => reject(new Error('no answer')), 5000))]);
     return true;
   } catch {
     return false;

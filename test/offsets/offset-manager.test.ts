@@ -6,7 +6,15 @@ import type { KafkaRecord } from '../../src/source/record.js';
 const logger = pino({ level: 'silent' });
 
 function rec(topic: string, partition: number, offset: number, key?: string | null): KafkaRecord {
-  return { topic, partition, offset, key: key == null ? null : Buffer.from(key), value: Buffer.from(`v${offset}`), headers: {}, timestamp: 1_700_000_000_000 };
+  return {
+    topic,
+    partition,
+    offset,
+    key: key == null ? null : Buffer.from(key),
+    value: Buffer.from(`v${offset}`),
+    headers: {},
+    timestamp: 1_700_000_000_000,
+  };
 }
 
 interface Deferred {
@@ -33,7 +41,8 @@ function recorder() {
   return { calls, commit };
 }
 
-const sortOffsets = (offsets: TopicPartitionOffset[]) => [...offsets].sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
+const sortOffsets = (offsets: TopicPartitionOffset[]) =>
+  [...offsets].sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
 
 afterEach(() => {
   vi.useRealTimers();
@@ -210,10 +219,7 @@ describe('OffsetManager', () => {
     expect(manager.committedOffsets()).toEqual([]);
     fail = false;
     await manager.commit();
-    expect(calls).toEqual([
-      [{ topic: 't', partition: 0, offset: '1' }],
-      [{ topic: 't', partition: 0, offset: '1' }],
-    ]);
+    expect(calls).toEqual([[{ topic: 't', partition: 0, offset: '1' }], [{ topic: 't', partition: 0, offset: '1' }]]);
     expect(manager.committedOffsets()).toEqual([{ topic: 't', partition: 0, offset: '1' }]);
     await manager.commit();
     expect(calls).toHaveLength(2);
@@ -291,10 +297,7 @@ describe('OffsetManager', () => {
     expect(manager.register(rec('t', 0, 5))).toBe(true);
     manager.onFinished(rec('t', 0, 5));
     await manager.commit();
-    expect(calls).toEqual([
-      [{ topic: 't', partition: 0, offset: '6' }],
-      [{ topic: 't', partition: 0, offset: '6' }],
-    ]);
+    expect(calls).toEqual([[{ topic: 't', partition: 0, offset: '6' }], [{ topic: 't', partition: 0, offset: '6' }]]);
   });
 
   it('counts unfinished records across partitions', () => {

@@ -2,7 +2,6 @@ import { describe, it, expect } from 'vitest';
 import { OffsetTracker } from '../../src/offsets/offset-tracker.js';
 import { prng } from '../helpers/prng.js';
 
-
 function shuffled<T>(items: T[], seed: number): T[] {
   const out = [...items];
   const random = prng(seed);

@@ -16,7 +16,11 @@ const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
 beforeAll(() => {
   // `npm test` builds first (pretest); a lone run of this file builds when dist/ is missing.
   if (!existsSync(join(ROOT, 'dist/cli/main.js'))) execFileSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: 'inherit' });
-  const out = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const out = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const [report] = JSON.parse(out) as Array<{ files: Array<{ path: string }> }>;
   files = report!.files.map((f) => f.path);
 }, 120_000);
@@ -34,7 +38,9 @@ describe('the npm package', () => {
   });
 
   it('holds no developer tooling: nothing from bench, broker, demo or tools', () => {
-    const tooling = files.filter((f) => /(^|\/)(bench|broker|demo|tools)(\/|\.|-|$)/.test(f) || /^dist\/cli\/(demo|demo-sink|kafka)\.js$/.test(f));
+    const tooling = files.filter(
+      (f) => /(^|\/)(bench|broker|demo|tools)(\/|\.|-|$)/.test(f) || /^dist\/cli\/(demo|demo-sink|kafka)\.js$/.test(f),
+    );
     expect(tooling).toEqual([]);
     expect(files.filter((f) => !f.startsWith('dist/') && !['package.json', 'README.md', 'LICENSE'].includes(f))).toEqual([]);
   });

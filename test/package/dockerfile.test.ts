@@ -32,14 +32,21 @@ describe('Dockerfile', () => {
     const copies = ops(runtime, 'COPY').map(copyParts);
     for (const copy of copies) {
       if (copy.from === undefined) {
-        expect(copy.sources.every((s) => s === 'package.json' || s === 'package-lock.json'), `COPY ${copy.sources.join(' ')}`).toBe(true);
+        expect(
+          copy.sources.every((s) => s === 'package.json' || s === 'package-lock.json'),
+          `COPY ${copy.sources.join(' ')}`,
+        ).toBe(true);
       } else if (copy.sources.every((s) => s.endsWith('/node_modules'))) {
         // The production dependencies: a stage that installs with --omit=dev and nothing else.
         const deps = stage(copy.from);
         const installs = ops(deps, 'RUN');
         expect(installs.length, `stage ${copy.from}`).toBeGreaterThan(0);
         for (const run of installs) expect(run).toMatch(/^npm ci --omit=dev\b/);
-        expect(ops(deps, 'COPY').flatMap((c) => copyParts(c).sources).sort()).toEqual(['package-lock.json', 'package.json']);
+        expect(
+          ops(deps, 'COPY')
+            .flatMap((c) => copyParts(c).sources)
+            .sort(),
+        ).toEqual(['package-lock.json', 'package.json']);
       } else {
         expect(copy.sources, `COPY --from=${copy.from}`).toEqual(['/app/dist']);
         expect(copy.dest).toBe('./dist');
@@ -65,6 +72,10 @@ describe('Dockerfile', () => {
   it('starts the product CLI in runtime and the demo sink from build/ in tools', () => {
     expect(ops(stage('runtime'), 'ENTRYPOINT')).toEqual(['["node", "dist/cli/main.js"]']);
     expect(ops(stage('tools'), 'CMD')).toEqual(['["node", "build/tools/cli.js", "demo-sink"]']);
-    expect(ops(stage('tools'), 'COPY').map(copyParts).filter((c) => c.sources.includes('/app/build'))).toHaveLength(1);
+    expect(
+      ops(stage('tools'), 'COPY')
+        .map(copyParts)
+        .filter((c) => c.sources.includes('/app/build')),
+    ).toHaveLength(1);
   });
 });

@@ -21,6 +21,9 @@ describe('Kafka headers: case-insensitive, the last value wins', () => {
   });
 
   it('flattenHeaders keeps one value per name, the last, and drops empty entries', () => {
-    expect(flattenHeaders({ a: 'x', b: [Buffer.from('1'), Buffer.from('2')], c: undefined, d: [] })).toEqual({ a: 'x', b: Buffer.from('2') });
+    expect(flattenHeaders({ a: 'x', b: [Buffer.from('1'), Buffer.from('2')], c: undefined, d: [] })).toEqual({
+      a: 'x',
+      b: Buffer.from('2'),
+    });
   });
 });

@@ -38,7 +38,10 @@ describe('formatTable', () => {
       totalByTopic: { t: 7, u: 0 },
       total: 7,
     });
-    const rows = text.trimEnd().split('\n').map((line) => line.split(/\s+/));
+    const rows = text
+      .trimEnd()
+      .split('\n')
+      .map((line) => line.split(/\s+/));
     expect(rows[0]).toEqual(['GROUP', 'TOPIC', 'PARTITION', 'CURRENT-OFFSET', 'LOG-END-OFFSET', 'LAG', 'LAG-SECONDS', 'OWNER']);
     expect(rows.slice(1)).toEqual([
       ['g', 't', '0', '4', '10', '6', '2.5', 'c@h'],

@@ -19,7 +19,7 @@ import {
   startTracingFromEnv,
   tracingRequested,
 } from '../../src/telemetry/tracing.js';
-import { FakeSender, type Script } from '../helpers/fake-sender.js';
+import { FakeSender } from '../helpers/fake-sender.js';
 
 const SINK = 'http://user:pass@sink.example:8080/events?query=music&sig=s3cret';
 const DLS = 'https://dead-letter.example/dls';
@@ -182,7 +182,9 @@ describe('tracing with an SDK registered', () => {
   it('ends the record span with the outcome, and traces dead-letter attempts as such', async () => {
     const spans = registerSdk();
     const sender = new FakeSender([400], { [DLS]: [500, 202] });
-    const result = await dispatcher(sender, { encode: encodeCe, deadLetters: { sink: { uri: DLS, encode: encodeCe } } }).dispatch(makeRecord());
+    const result = await dispatcher(sender, { encode: encodeCe, deadLetters: { sink: { uri: DLS, encode: encodeCe } } }).dispatch(
+      makeRecord(),
+    );
     expect(result).toMatchObject({ outcome: 'dead-lettered', attempts: 1 });
     const { record, attempts } = spansOf(spans.getFinishedSpans());
     expect(record[0]!.attributes).toMatchObject({ [ATTR_OUTCOME]: 'dead-lettered', [ATTR_ATTEMPTS]: 1, 'error.type': '400' });
@@ -190,8 +192,17 @@ describe('tracing with an SDK registered', () => {
     expect(attempts).toHaveLength(3);
     const [sink, dead1, dead2] = attempts as [ReadableSpan, ReadableSpan, ReadableSpan];
     expect(sink.attributes[ATTR_TARGET]).toBeUndefined();
-    expect(dead1.attributes).toMatchObject({ [ATTR_TARGET]: 'dead-letter', 'url.full': DLS, 'server.port': 443, 'http.response.status_code': 500 });
-    expect(dead2.attributes).toMatchObject({ [ATTR_TARGET]: 'dead-letter', 'http.request.resend_count': 1, 'http.response.status_code': 202 });
+    expect(dead1.attributes).toMatchObject({
+      [ATTR_TARGET]: 'dead-letter',
+      'url.full': DLS,
+      'server.port': 443,
+      'http.response.status_code': 500,
+    });
+    expect(dead2.attributes).toMatchObject({
+      [ATTR_TARGET]: 'dead-letter',
+      'http.request.resend_count': 1,
+      'http.response.status_code': 202,
+    });
     for (const a of attempts) expect(a.parentSpanContext?.spanId).toBe(record[0]!.spanContext().spanId);
     const deadCall = sender.callsTo(DLS)[1]!;
     expect(parseTraceparent(deadCall.request.headers.traceparent).parentId).toBe(dead2.spanContext().spanId);
@@ -231,7 +242,11 @@ describe('tracing with an SDK registered', () => {
 
   it('reads the parent from headers given as strings, arrays or in another case', () => {
     registerSdk();
-    for (const headers of [{ traceparent: PRODUCER_TRACEPARENT }, { TraceParent: Buffer.from(PRODUCER_TRACEPARENT) }, { traceparent: [Buffer.from(PRODUCER_TRACEPARENT)] }]) {
+    for (const headers of [
+      { traceparent: PRODUCER_TRACEPARENT },
+      { TraceParent: Buffer.from(PRODUCER_TRACEPARENT) },
+      { traceparent: [Buffer.from(PRODUCER_TRACEPARENT)] },
+    ]) {
       const parent = trace.getSpanContext(recordParentContext(makeRecord({ headers })));
       expect(parent).toMatchObject({ traceId: PRODUCER_TRACE_ID, spanId: PRODUCER_SPAN_ID, isRemote: true });
     }
@@ -249,7 +264,11 @@ describe('tracing without an SDK', () => {
     }
     const ceSender = new FakeSender([200]);
     await dispatcher(ceSender, { encode: encodeCe }).dispatch(makeRecord());
-    expect(ceSender.sinkCalls[0]!.request.headers).toMatchObject({ traceparent: PRODUCER_TRACEPARENT, 'ce-traceparent': PRODUCER_TRACEPARENT, 'ce-tracestate': 'vendor=abc' });
+    expect(ceSender.sinkCalls[0]!.request.headers).toMatchObject({
+      traceparent: PRODUCER_TRACEPARENT,
+      'ce-traceparent': PRODUCER_TRACEPARENT,
+      'ce-tracestate': 'vendor=abc',
+    });
   });
 
   it('leaves the request alone when the record has no trace context', async () => {
@@ -264,7 +283,9 @@ describe('url.full', () => {
   it('redacts credentials and secret-looking query values only', () => {
     expect(redactUrl('http://sink.example/a?query=music')).toBe('http://sink.example/a?query=music');
     expect(redactUrl('https://u:p@sink.example/a')).toBe('https://REDACTED:REDACTED@sink.example/a');
-    expect(redactUrl('https://s.example/a?X-Amz-Signature=abc&page=2&api_key=k')).toBe('https://s.example/a?X-Amz-Signature=REDACTED&page=2&api_key=REDACTED');
+    expect(redactUrl('https://s.example/a?X-Amz-Signature=abc&page=2&api_key=k')).toBe(
+      'https://s.example/a?X-Amz-Signature=REDACTED&page=2&api_key=REDACTED',
+    );
   });
 });
 
@@ -309,7 +330,10 @@ describe('startTracingFromEnv', () => {
   });
 
   it('really is optional: without the package installed, the default loader fails softly too', async () => {
-    const stop = await startTracingFromEnv({ OTEL_TRACES_EXPORTER: 'otlp' }, { info: () => {}, warn: (obj, msg) => logs.push({ level: 'warn', obj, msg }) });
+    const stop = await startTracingFromEnv(
+      { OTEL_TRACES_EXPORTER: 'otlp' },
+      { info: () => {}, warn: (obj, msg) => logs.push({ level: 'warn', obj, msg }) },
+    );
     await stop();
     // Either the SDK is installed (started and stopped) or a warning says how to install it.
     if (logs.length > 0) expect(logs[0]!.msg).toContain('@opentelemetry/sdk-node');

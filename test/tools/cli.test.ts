@@ -19,15 +19,30 @@ describe('tools CLI', () => {
   });
 
   it.each([
-    ['demo', ['--rate', '--duration', '--partitions', '--latency-ms', '--concurrency', '--ordering', '--keep-broker', '--help'], ['20', '5', '3', '50', 'ordered']],
-    ['demo-sink', ['--port', '--host', '--latency-ms', '--latency-jitter-ms', '--concurrency', '--queue-depth', '--help'], ['8080', '127.0.0.1']],
-    ['kafka', ['start', 'stop', 'status', 'logs', '--port', '--cache-dir', '--lines', '--follow', '--help'], ['9092', '100', '~/.cache/kafka-dispatch']],
+    [
+      'demo',
+      ['--rate', '--duration', '--partitions', '--latency-ms', '--concurrency', '--ordering', '--keep-broker', '--help'],
+      ['20', '5', '3', '50', 'ordered'],
+    ],
+    [
+      'demo-sink',
+      ['--port', '--host', '--latency-ms', '--latency-jitter-ms', '--concurrency', '--queue-depth', '--help'],
+      ['8080', '127.0.0.1'],
+    ],
+    [
+      'kafka',
+      ['start', 'stop', 'status', 'logs', '--port', '--cache-dir', '--lines', '--follow', '--help'],
+      ['9092', '100', '~/.cache/kafka-dispatch'],
+    ],
   ])('%s --help and -h: exit 0, every flag with its default', async (command, flags, defaults) => {
     for (const help of ['--help', '-h']) {
       const { code, stdout, stderr } = await runToolsCli([command, help]);
       expect(code, stderr).toBe(0);
       for (const flag of flags) expect(stdout, `${command} ${help}: ${flag}`).toContain(flag);
-      for (const value of defaults) expect(stdout, `${command} ${help}: default ${value}`).toMatch(new RegExp(`default[^\\n]*${value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+      for (const value of defaults)
+        expect(stdout, `${command} ${help}: default ${value}`).toMatch(
+          new RegExp(`default[^\\n]*${value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`),
+        );
     }
   });
 
@@ -38,6 +53,6 @@ describe('tools CLI', () => {
       expect(stderr).toContain(`unknown command "${command}"`);
     }
     const { stdout } = await runCli(['--help']);
-    expect(stdout).not.toMatch(/^  (demo|demo-sink|kafka)\s/m);
+    expect(stdout).not.toMatch(/^ {2}(demo|demo-sink|kafka)\s/m);
   });
 });

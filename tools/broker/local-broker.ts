@@ -263,7 +263,7 @@ export class LocalBroker {
   private checkJava(): void {
     const result = this.runSync(this.javaCommand, ['-version']);
     if (result.error || result.status !== 0) {
-      const why = result.error ? (result.error as NodeJS.ErrnoException).code ?? result.error.message : `exit code ${result.status}`;
+      const why = result.error ? ((result.error as NodeJS.ErrnoException).code ?? result.error.message) : `exit code ${result.status}`;
       throw new EnvironmentError(
         'KD_JAVA_MISSING',
         `Java is needed to run a local Kafka broker, but \`${this.javaCommand} -version\` failed (${why}): ${INSTALL_HINT}`,
@@ -286,7 +286,7 @@ export class LocalBroker {
   private checkMaven(): void {
     const result = this.runSync(this.mavenCommand, ['-v']);
     if (result.error || result.status !== 0) {
-      const why = result.error ? (result.error as NodeJS.ErrnoException).code ?? result.error.message : `exit code ${result.status}`;
+      const why = result.error ? ((result.error as NodeJS.ErrnoException).code ?? result.error.message) : `exit code ${result.status}`;
       throw new EnvironmentError(
         'KD_MAVEN_MISSING',
         `Maven is needed once to download the Apache Kafka ${this.version} jars, but \`${this.mavenCommand} -v\` failed (${why}): ${INSTALL_HINT}`,
@@ -320,7 +320,10 @@ export class LocalBroker {
   private async download(): Promise<void> {
     mkdirSync(this.installDir, { recursive: true });
     const started = Date.now();
-    this.logger?.info({ version: this.version, dir: this.libsDir }, `downloading Apache Kafka ${this.version} jars from Maven Central (first run only)`);
+    this.logger?.info(
+      { version: this.version, dir: this.libsDir },
+      `downloading Apache Kafka ${this.version} jars from Maven Central (first run only)`,
+    );
     writeFileSync(join(this.installDir, 'pom.xml'), this.pom());
     // Download into a private directory and rename it into place, so that an interrupted download or
     // two processes downloading at once never leave a half-filled libs/ behind.
@@ -333,7 +336,16 @@ export class LocalBroker {
       code = await new Promise<number | null>((resolvePromise, reject) => {
         const child = spawn(
           this.mavenCommand,
-          ['-q', '-B', '-Dstyle.color=never', '-f', 'pom.xml', 'dependency:copy-dependencies', `-DoutputDirectory=${staging}`, '-DincludeScope=runtime'],
+          [
+            '-q',
+            '-B',
+            '-Dstyle.color=never',
+            '-f',
+            'pom.xml',
+            'dependency:copy-dependencies',
+            `-DoutputDirectory=${staging}`,
+            '-DincludeScope=runtime',
+          ],
           { cwd: this.installDir, env: this.env, stdio: ['ignore', out, out] },
         );
         child.once('error', reject);
@@ -365,10 +377,7 @@ export class LocalBroker {
     mkdirSync(this.dataDir, { recursive: true });
     const sasl = this.sasl;
     const tls = this.tls;
-    const extra = [
-      ...(sasl ? [`SASL_PLAINTEXT://${this.host}:${sasl.port}`] : []),
-      ...(tls ? [`SSL://${this.host}:${tls.port}`] : []),
-    ];
+    const extra = [...(sasl ? [`SASL_PLAINTEXT://${this.host}:${sasl.port}`] : []), ...(tls ? [`SSL://${this.host}:${tls.port}`] : [])];
     const properties = [
       '# Written by kafka-dispatch on every start; edits are overwritten.',
       'process.roles=broker,controller',
@@ -382,14 +391,20 @@ export class LocalBroker {
         ? [
             'listener.name.ssl.ssl.keystore.type=PEM',
             `listener.name.ssl.ssl.keystore.location=${tls.keystoreFile}`,
-            ...(tls.truststoreFile ? ['listener.name.ssl.ssl.truststore.type=PEM', `listener.name.ssl.ssl.truststore.location=${tls.truststoreFile}`] : []),
+            ...(tls.truststoreFile
+              ? ['listener.name.ssl.ssl.truststore.type=PEM', `listener.name.ssl.ssl.truststore.location=${tls.truststoreFile}`]
+              : []),
             `listener.name.ssl.ssl.client.auth=${tls.clientAuth ? 'required' : 'none'}`,
           ]
         : []),
       ...(sasl
         ? [
             'sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512',
-            `listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required ${Object.entries(sasl.users).map(([u, p]) => `user_${u}="${p}"`).join(' ')};`,
+            `listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required ${Object.entries(
+              sasl.users,
+            )
+              .map(([u, p]) => `user_${u}="${p}"`)
+              .join(' ')};`,
             'listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;',
             'listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;',
           ]
@@ -437,12 +452,18 @@ export class LocalBroker {
     const uuid = this.runSync(this.javaCommand, this.javaArgs('kafka.tools.StorageTool', ['random-uuid']));
     const clusterId = uuid.stdout?.trim().split('\n').pop()?.trim() ?? '';
     if (uuid.status !== 0 || !/^[A-Za-z0-9_-]{22}$/.test(clusterId)) {
-      throw new EnvironmentError('KD_BROKER_FORMAT', `kafka.tools.StorageTool random-uuid failed: ${uuid.stderr || uuid.stdout || uuid.error?.message}`);
+      throw new EnvironmentError(
+        'KD_BROKER_FORMAT',
+        `kafka.tools.StorageTool random-uuid failed: ${uuid.stderr || uuid.stdout || uuid.error?.message}`,
+      );
     }
     const scram = Object.entries(this.sasl?.users ?? {}).flatMap(([name, password]) =>
       ['SCRAM-SHA-256', 'SCRAM-SHA-512'].flatMap((mechanism) => ['--add-scram', `${mechanism}=[name=${name},password=${password}]`]),
     );
-    const format = this.runSync(this.javaCommand, this.javaArgs('kafka.tools.StorageTool', ['format', '-t', clusterId, '-c', this.serverProperties, ...scram]));
+    const format = this.runSync(
+      this.javaCommand,
+      this.javaArgs('kafka.tools.StorageTool', ['format', '-t', clusterId, '-c', this.serverProperties, ...scram]),
+    );
     if (format.status !== 0) {
       throw new EnvironmentError(
         'KD_BROKER_FORMAT',
@@ -511,7 +532,7 @@ export class LocalBroker {
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       }
-      let holder = NaN;
+      let holder: number;
       try {
         holder = Number(readFileSync(file, 'utf8').trim());
       } catch {
@@ -522,7 +543,10 @@ export class LocalBroker {
         continue;
       }
       if (Date.now() > deadline) {
-        throw new EnvironmentError('KD_BROKER_START', `another process (pid ${holder}) has been starting the broker for too long (${file})`);
+        throw new EnvironmentError(
+          'KD_BROKER_START',
+          `another process (pid ${holder}) has been starting the broker for too long (${file})`,
+        );
       }
       await sleep(250);
     }
@@ -542,7 +566,10 @@ export class LocalBroker {
     const probe = await probeKafkaPort(this.host, this.port);
     if (probe === 'kafka') {
       await waitForKafka(this.brokers, this.readyTimeoutMs);
-      this.logger?.info({ brokers: this.brokers }, `a Kafka broker not started by kafka-dispatch already answers on ${this.brokers}; using it`);
+      this.logger?.info(
+        { brokers: this.brokers },
+        `a Kafka broker not started by kafka-dispatch already answers on ${this.brokers}; using it`,
+      );
       return { brokers: this.brokers, startedByUs: false };
     }
     if (probe === 'other' || !(await isPortFree(this.host, this.port))) {

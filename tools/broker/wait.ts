@@ -17,7 +17,10 @@ export interface WaitForKafkaOptions {
 
 /** `host:port,host:port` → `['host:port', ...]`, blanks dropped. */
 export function parseBrokerList(brokers: string): string[] {
-  return brokers.split(',').map((b) => b.trim()).filter((b) => b.length > 0);
+  return brokers
+    .split(',')
+    .map((b) => b.trim())
+    .filter((b) => b.length > 0);
 }
 
 function describe(error: unknown): string {

@@ -116,7 +116,9 @@ export async function demoCommand(argv: string[]): Promise<number> {
       const started = Date.now();
       const result = await broker.start();
       brokers = result.brokers;
-      out(`broker: ${brokers} (local Apache Kafka ${broker.version}, ${result.startedByUs ? `started in ${((Date.now() - started) / 1000).toFixed(1)} s` : 'already running'})`);
+      out(
+        `broker: ${brokers} (local Apache Kafka ${broker.version}, ${result.startedByUs ? `started in ${((Date.now() - started) / 1000).toFixed(1)} s` : 'already running'})`,
+      );
       if (result.startedByUs && !options.keepBroker) cleanups.push(() => broker.stop());
     }
     if (abort.signal.aborted) return 130;
@@ -178,7 +180,14 @@ export async function demoCommand(argv: string[]): Promise<number> {
     };
     const ticker = setInterval(() => void progress(), 1000);
     try {
-      produced = await produceLoad({ producer, topic, rate: options.rate, durationSeconds: options.duration, signal: abort.signal, onSent: (n) => (produced = n) });
+      produced = await produceLoad({
+        producer,
+        topic,
+        rate: options.rate,
+        durationSeconds: options.duration,
+        signal: abort.signal,
+        onSent: (n) => (produced = n),
+      });
       await waitUntil(() => totals.delivered + totals.skipped + totals.discarded >= produced || abort.signal.aborted, 60_000);
     } finally {
       clearInterval(ticker);
@@ -191,8 +200,16 @@ export async function demoCommand(argv: string[]): Promise<number> {
     const remainingLag = await lag().catch(() => -1);
     const ok = !abort.signal.aborted && produced > 0 && totals.delivered === produced && stats.answered === produced && remainingLag === 0;
     out('summary:');
-    out(`  produced ${produced}, delivered ${totals.delivered}, demo sink answered ${stats.answered} (rejected ${stats.rejected}), failed ${totals.skipped + totals.discarded}, lag ${remainingLag}`);
-    out(`  intents: ${Object.entries(stats.byIntent).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}; Host headers: ${Object.keys(stats.byHost).join(', ') || 'none'}`);
+    out(
+      `  produced ${produced}, delivered ${totals.delivered}, demo sink answered ${stats.answered} (rejected ${stats.rejected}), failed ${totals.skipped + totals.discarded}, lag ${remainingLag}`,
+    );
+    out(
+      `  intents: ${
+        Object.entries(stats.byIntent)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ') || 'none'
+      }; Host headers: ${Object.keys(stats.byHost).join(', ') || 'none'}`,
+    );
     out(`  ${elapsed.toFixed(1)} s, ${(totals.delivered / elapsed).toFixed(1)} records/s, sink max concurrency ${stats.maxInFlight}`);
     out(ok ? 'result: OK, every produced message was delivered exactly as counted by the sink' : 'result: MISMATCH, see the counts above');
     return interrupted ? 130 : ok ? 0 : 1;

@@ -107,7 +107,11 @@ export async function kafkaCommand(argv: string[]): Promise<number> {
           console.log(`Kafka ${broker.version} started in ${((Date.now() - started) / 1000).toFixed(1)} s`);
         } else {
           const status = broker.status();
-          console.log(status.running ? `Kafka already running (pid ${status.pid})` : 'a Kafka broker not started by kafka-dispatch already answers on this port');
+          console.log(
+            status.running
+              ? `Kafka already running (pid ${status.pid})`
+              : 'a Kafka broker not started by kafka-dispatch already answers on this port',
+          );
         }
         console.log(`bootstrap: ${result.brokers}`);
         console.log(`log:       ${broker.logFile}`);
@@ -116,7 +120,11 @@ export async function kafkaCommand(argv: string[]): Promise<number> {
       }
       case 'stop': {
         const result = await broker.stop();
-        console.log(result.stopped ? `Kafka stopped (pid ${result.pid})` : `no local Kafka broker started by kafka-dispatch is running on port ${broker.port}`);
+        console.log(
+          result.stopped
+            ? `Kafka stopped (pid ${result.pid})`
+            : `no local Kafka broker started by kafka-dispatch is running on port ${broker.port}`,
+        );
         return 0;
       }
       case 'status': {

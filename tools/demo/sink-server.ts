@@ -237,13 +237,7 @@ export async function startDemoSink(options: DemoSinkOptions = {}): Promise<Demo
   };
 }
 
-function send(
-  res: ServerResponse,
-  status: number,
-  contentType: string,
-  body: string,
-  headers: Record<string, string> = {},
-): void {
+function send(res: ServerResponse, status: number, contentType: string, body: string, headers: Record<string, string> = {}): void {
   if (res.destroyed || res.headersSent) return;
   res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(body), ...headers });
   res.end(body);
@@ -256,7 +250,8 @@ async function readBody(req: IncomingMessage): Promise<Buffer | null> {
   let tooLarge = false;
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > MAX_BODY_BYTES) tooLarge = true; // keep draining so the connection stays usable
+    if (size > MAX_BODY_BYTES)
+      tooLarge = true; // keep draining so the connection stays usable
     else chunks.push(chunk);
   }
   return tooLarge ? null : Buffer.concat(chunks);

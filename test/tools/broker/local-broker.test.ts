@@ -11,7 +11,6 @@ import { EnvironmentError } from '../../../src/errors.js';
 // Its own broker, apart from the one the global setup shares (KD_TEST_BROKER_PORT, 29092).
 const PORT = Number(process.env.KD_TEST_OWN_BROKER_PORT ?? 29192);
 
-
 describe('LocalBroker environment checks', () => {
   it('says what to install when java is missing', async () => {
     const empty = mkdtempSync(join(tmpdir(), 'kd-nopath-'));

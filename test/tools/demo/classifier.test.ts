@@ -29,7 +29,11 @@ const QUERIES: ReadonlyArray<[query: string, intent: string]> = [
   ['how much money is in my savings account', 'CheckBalance'],
 ];
 
-const normalise = (s: string): string => s.toLowerCase().replace(/[^a-z0-9]+/g, ' ').trim();
+const normalise = (s: string): string =>
+  s
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, ' ')
+    .trim();
 const corpusTexts = new Set(CORPUS.map((u) => normalise(u.text)));
 
 describe('corpus', () => {
@@ -44,8 +48,19 @@ describe('corpus', () => {
   });
 
   it('contains the SNIPS/ATIS-style labels the demo relies on', () => {
-    for (const label of ['PlayMusic', 'GetWeather', 'BookRestaurant', 'AddToPlaylist', 'RateBook', 'SearchCreativeWork',
-      'SearchScreeningEvent', 'SetAlarm', 'SendMessage', 'BookFlight', 'Greeting']) {
+    for (const label of [
+      'PlayMusic',
+      'GetWeather',
+      'BookRestaurant',
+      'AddToPlaylist',
+      'RateBook',
+      'SearchCreativeWork',
+      'SearchScreeningEvent',
+      'SetAlarm',
+      'SendMessage',
+      'BookFlight',
+      'Greeting',
+    ]) {
       expect(INTENT_LABELS).toContain(label);
     }
   });

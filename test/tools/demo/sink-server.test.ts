@@ -37,8 +37,9 @@ describe('demo sink', () => {
     expect(await post('/predict?query=will%20it%20rain%20tomorrow%20in%20paris', 'ignored')).toBe('GetWeather');
     expect(await post('/predict', JSON.stringify({ query: 'play some jazz' }), 'application/json')).toBe('PlayMusic');
     expect(await post('/predict', JSON.stringify({ text: 'wake me up at 7am' }), 'application/json')).toBe('SetAlarm');
-    expect(await post('/predict', JSON.stringify({ template_name: 'book a table for two at an italian place' }), 'application/cloudevents+json'))
-      .toBe('BookRestaurant');
+    expect(
+      await post('/predict', JSON.stringify({ template_name: 'book a table for two at an italian place' }), 'application/cloudevents+json'),
+    ).toBe('BookRestaurant');
     expect(await post('/predict', 'send a text to my brother saying hi')).toBe('SendMessage');
     expect(await post('/predict', '')).toBe('Unknown');
 
@@ -62,7 +63,14 @@ describe('demo sink', () => {
     const stats = await request(`${sink.url}/stats`);
     expect(stats.headers['content-type']).toMatch(/^application\/json/);
     expect(await stats.body.json()).toEqual({
-      received: 0, answered: 0, rejected: 0, inFlight: 0, maxInFlight: 0, queued: 0, byIntent: {}, byHost: {},
+      received: 0,
+      answered: 0,
+      rejected: 0,
+      inFlight: 0,
+      maxInFlight: 0,
+      queued: 0,
+      byIntent: {},
+      byHost: {},
     });
   });
 
