@@ -11,4 +11,4 @@ export type { DispatchListener, DispatchResult, Outcome } from './dispatch/outco
 export { ConfigError, DispatchError, EnvironmentError } from './errors.js';
 export { createKafka } from './source/kafka-client.js';
 export { createLogger, type Logger } from './telemetry/logger.js';
-export { silenceKafkajsTimerWarning } from './cli/node-warnings.js';
+export { runCommandLine, type CommandLine } from './cli/command-line.js';

@@ -4,9 +4,7 @@
  * product: they compile into build/ (`npm run build:tools`), never into dist/, so neither the npm
  * package nor the runtime image carries them. They use the product only through src/index.ts.
  */
-import { silenceKafkajsTimerWarning } from '../src/index.js';
-
-silenceKafkajsTimerWarning();
+import { runCommandLine } from '../src/index.js';
 
 const USAGE = `usage: node build/tools/cli.js <command> [options]
 
@@ -18,33 +16,12 @@ commands:
 run 'node build/tools/cli.js <command> --help' for the options of a command (npm start -- --help,
 npm run demo-sink -- --help, npm run kafka -- --help).`;
 
-async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
-  switch (command) {
-    case 'demo':
-      return (await import('./commands/demo.js')).demoCommand(rest);
-    case 'demo-sink':
-      return (await import('./commands/demo-sink.js')).demoSinkCommand(rest);
-    case 'kafka':
-      return (await import('./commands/kafka.js')).kafkaCommand(rest);
-    case undefined:
-    case '-h':
-    case '--help':
-    case 'help':
-      process.stdout.write(`${USAGE}\n`);
-      return command === undefined ? 2 : 0;
-    default:
-      process.stderr.write(`kafka-dispatch tools: unknown command "${command}"\n\n${USAGE}\n`);
-      return 2;
-  }
-}
-
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
+runCommandLine({
+  name: 'kafka-dispatch tools',
+  usage: USAGE,
+  commands: {
+    demo: async (argv) => (await import('./commands/demo.js')).demoCommand(argv),
+    'demo-sink': async (argv) => (await import('./commands/demo-sink.js')).demoSinkCommand(argv),
+    kafka: async (argv) => (await import('./commands/kafka.js')).kafkaCommand(argv),
   },
-  (error: unknown) => {
-    process.stderr.write(`kafka-dispatch tools: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    process.exitCode = 1;
-  },
-);
+});
