@@ -1,3 +1,4 @@
+import { Kafka, logLevel } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import type { Settings } from '../../src/config/settings.js';
 import { useOwnBroker } from '../helpers/own-broker.js';
@@ -30,6 +31,9 @@ describe('SASL to the brokers (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512)', () => {
       } finally {
         await dispatcher.stop(5000);
       }
+      // Delivered once, and the commit made over SASL is the one the group now has.
+      expect(own.sink.requests.filter((r) => r.body === `via-${mechanism}`)).toHaveLength(1);
+      expect(await committedOffset(own.broker.brokers, `${topic}-group`, topic)).toBe('1');
     });
   }
 
@@ -45,6 +49,17 @@ describe('SASL to the brokers (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512)', () => {
         saslUsername: 'alice',
         saslPassword: 'wrong-password',
       }),
-    ).rejects.toThrow(/SASL|authentication/i);
+    ).rejects.toThrow(/SASL SCRAM SHA-?256 authentication failed/i);
   });
 });
+
+async function committedOffset(brokers: string, groupId: string, topic: string): Promise<string | undefined> {
+  const admin = new Kafka({ brokers: [brokers], logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    return offsets?.partitions.find((p) => p.partition === 0)?.offset;
+  } finally {
+    await admin.disconnect();
+  }
+}
