@@ -2,18 +2,7 @@ import { describe, it, expect } from 'vitest';
 import { Scheduler, type SchedulerOptions } from '../../src/dispatch/scheduler.js';
 import type { KafkaRecord } from '../../src/source/record.js';
 import { prng } from '../helpers/prng.js';
-
-function rec(topic: string, partition: number, offset: number, key?: string | null): KafkaRecord {
-  return {
-    topic,
-    partition,
-    offset,
-    key: key == null ? null : Buffer.from(key),
-    value: Buffer.from(`v${offset}`),
-    headers: {},
-    timestamp: 1_700_000_000_000,
-  };
-}
+import { rec } from '../helpers/records.js';
 
 const id = (r: KafkaRecord) => `${r.topic}/${r.partition}@${r.offset}`;
 const laneOf = (r: KafkaRecord) => `${r.topic}/${r.partition}#${r.key === null ? '<null>' : r.key.toString()}`;

@@ -1,21 +1,9 @@
 import { describe, it, expect, vi, afterEach } from 'vitest';
 import { pino } from 'pino';
 import { OffsetManager, type TopicPartitionOffset } from '../../src/offsets/offset-manager.js';
-import type { KafkaRecord } from '../../src/source/record.js';
+import { rec } from '../helpers/records.js';
 
 const logger = pino({ level: 'silent' });
-
-function rec(topic: string, partition: number, offset: number, key?: string | null): KafkaRecord {
-  return {
-    topic,
-    partition,
-    offset,
-    key: key == null ? null : Buffer.from(key),
-    value: Buffer.from(`v${offset}`),
-    headers: {},
-    timestamp: 1_700_000_000_000,
-  };
-}
 
 interface Deferred {
   promise: Promise<void>;
