@@ -63,3 +63,10 @@ export class EnvironmentError extends DispatchError {
     super(code, message);
   }
 }
+
+/** The dispatcher cannot start as configured (a topic missing on the brokers, say). The CLI exits 1. */
+export class StartError extends DispatchError {
+  constructor(code: string, message: string) {
+    super(code, message);
+  }
+}

@@ -16,7 +16,13 @@ runCommandLine({
   name: 'kafka-dispatch',
   usage: USAGE,
   commands: {
-    run: async (argv) => (await import('./run.js')).runCommand(argv),
+    run: async (argv) => {
+      const code = await (await import('./run.js')).runCommand(argv);
+      // Everything the dispatcher opened is closed by now; a handle a library left behind must not
+      // keep the process (and the pod) alive past its stop.
+      setTimeout(() => process.exit(code), 1000).unref();
+      return code;
+    },
     validate: async (argv) => (await import('./validate.js')).validateCommand(argv),
     lag: async (argv) => (await import('./lag.js')).lagCommand(argv),
   },

@@ -1,12 +1,14 @@
 import { startDispatcher } from '../index.js';
+import { StartError } from '../errors.js';
 import { createLogger } from '../telemetry/logger.js';
 import { startTracingFromEnv } from '../telemetry/tracing.js';
 import { loadConfigOrExit } from './load-config.js';
 
 /**
- * `kafka-dispatch run [--kafkasource FILE] [flags]`. SIGTERM or SIGINT drains in-flight requests
- * within the grace period, commits and exits 0; a second signal exits at once (code 130) without
- * committing unfinished work, which is then redelivered.
+ * `kafka-dispatch run [--kafkasource FILE] [flags]`. SIGTERM or SIGINT stops within the grace
+ * period (src/service/drain.ts: what started finishes or is aborted, the finished is committed) and
+ * exits 0; a second signal exits at once (code 130) without committing unfinished work, which is
+ * then redelivered. A start that fails exits 1.
  */
 export async function runCommand(argv: string[]): Promise<number> {
   const loaded = loadConfigOrExit('run', argv);
@@ -39,7 +41,12 @@ export async function runCommand(argv: string[]): Promise<number> {
   try {
     dispatcher = await startDispatcher(settings, { logger, processMetrics: true });
   } catch (error) {
-    logger.fatal({ err: error }, 'dispatcher failed to start');
+    // Exit 1 at once: a pod deployed before its topic crash-loops (and compose's restart: on-failure
+    // fires) rather than hanging not ready.
+    const reason = error instanceof Error ? error.message : String(error);
+    // An expected refusal (a missing topic) is said plainly; anything else keeps its stack.
+    if (error instanceof StartError) logger.fatal({ code: error.code }, `dispatcher failed to start: ${reason}`);
+    else logger.fatal({ err: error }, `dispatcher failed to start: ${reason}`);
     await stopTracing();
     return 1;
   }

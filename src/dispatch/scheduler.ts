@@ -34,6 +34,8 @@ interface PartitionQueue {
   readyHead: number;
   lanes: Map<string, Lane>;
   revoked: boolean;
+  /** The highest offset started in this partition, -1 before any. */
+  maxStarted: number;
 }
 
 export class Scheduler {
@@ -44,7 +46,10 @@ export class Scheduler {
   private inFlight = 0;
   private queuedOrRunningTotal = 0;
   private idleWaiters: Array<() => void> = [];
+  private noneRunningWaiters: Array<() => void> = [];
   private readonly perPartitionCap: number;
+  /** While held (a rebalance under way), nothing new starts; what runs finishes. */
+  private held = false;
 
   constructor(private readonly options: SchedulerOptions) {
     this.perPartitionCap = options.ordering === 'ordered' ? 1 : options.maxInFlightPerPartition;
@@ -70,7 +75,7 @@ export class Scheduler {
     let queue = this.partitions.get(id);
     if (!queue || queue.revoked) {
       if (queue) this.removeQueue(queue);
-      queue = { id, inFlight: 0, queuedOrRunning: 0, ready: [], readyHead: 0, lanes: new Map(), revoked: false };
+      queue = { id, inFlight: 0, queuedOrRunning: 0, ready: [], readyHead: 0, lanes: new Map(), revoked: false, maxStarted: -1 };
       this.partitions.set(id, queue);
       this.queues.push(queue);
     }
@@ -121,6 +126,55 @@ export class Scheduler {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
+  /** Resolves when nothing is running (queued records may remain). */
+  noneRunning(): Promise<void> {
+    if (this.inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.noneRunningWaiters.push(resolve));
+  }
+
+  /** Starts nothing new until `release`: a rebalance is under way and the partitions may move. */
+  hold(): void {
+    this.held = true;
+  }
+
+  release(): void {
+    if (!this.held) return;
+    this.held = false;
+    this.pump();
+  }
+
+  /**
+   * The stop: of what is queued, keeps only the records that lie below the highest offset already
+   * started in their partition (so the committed offset can reach past everything that started) and
+   * forgets the rest, which nothing has sent yet and the next owner delivers once. Returns how many
+   * were forgotten. After it, `idle()` resolves when the kept and running records finish.
+   */
+  keepOnlyGapFillers(): number {
+    let dropped = 0;
+    for (const queue of this.queues) {
+      const lanes = new Set(queue.lanes.values());
+      for (let i = queue.readyHead; i < queue.ready.length; i++) lanes.add(queue.ready[i]!);
+      let droppedHere = 0;
+      for (const lane of lanes) {
+        // Lanes hold their records in offset order: the kept ones are a prefix.
+        let end = lane.head + (lane.busy ? 1 : 0);
+        // Held by a rebalance, nothing more may start: the partitions may be another member's already.
+        const below = this.held ? -1 : queue.maxStarted;
+        while (end < lane.records.length && lane.records[end]!.offset < below) end++;
+        droppedHere += lane.records.length - end;
+        lane.records.length = end;
+        if (!lane.busy && end === lane.head && queue.lanes.get(lane.key) === lane) queue.lanes.delete(lane.key);
+      }
+      queue.ready = queue.ready.slice(queue.readyHead).filter((lane) => lane.records.length > lane.head);
+      queue.readyHead = 0;
+      queue.queuedOrRunning -= droppedHere;
+      dropped += droppedHere;
+    }
+    this.queuedOrRunningTotal -= dropped;
+    this.notifyIdle();
+    return dropped;
+  }
+
   /** The lane a record must share with others, or undefined when it keeps no order. */
   private laneOf(record: KafkaRecord): string | undefined {
     switch (this.options.ordering) {
@@ -150,7 +204,7 @@ export class Scheduler {
     if (count === 0) return;
     let index = this.cursor % count;
     let idle = 0;
-    while (this.inFlight < this.options.maxInFlight && idle < count) {
+    while (!this.held && this.inFlight < this.options.maxInFlight && idle < count) {
       const queue = queues[index]!;
       index = (index + 1) % count;
       if (queue.inFlight >= this.perPartitionCap || queue.readyHead >= queue.ready.length) {
@@ -172,6 +226,7 @@ export class Scheduler {
     const record = lane.records[lane.head]!;
     const queue = lane.partition;
     lane.busy = true;
+    if (record.offset > queue.maxStarted) queue.maxStarted = record.offset;
     queue.inFlight++;
     this.inFlight++;
     const finish = () => {
@@ -198,6 +253,11 @@ export class Scheduler {
   }
 
   private notifyIdle(): void {
+    if (this.inFlight === 0 && this.noneRunningWaiters.length > 0) {
+      const waiters = this.noneRunningWaiters;
+      this.noneRunningWaiters = [];
+      for (const resolve of waiters) resolve();
+    }
     if (this.queuedOrRunningTotal !== 0 || this.idleWaiters.length === 0) return;
     const waiters = this.idleWaiters;
     this.idleWaiters = [];

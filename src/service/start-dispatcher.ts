@@ -1,9 +1,10 @@
 import Bottleneck from 'bottleneck';
-import type { Kafka } from 'kafkajs';
+import type { Admin, Kafka } from 'kafkajs';
 import type { Settings } from '../config/settings.js';
 import { encodeCloudEvent, type CloudEventContext } from '../dispatch/cloudevents.js';
 import { encodeRaw } from '../dispatch/encode.js';
 import { ListenerSet, type DispatchListener } from '../dispatch/outcome.js';
+import { SinkRecovery } from '../dispatch/sink-recovery.js';
 import { RecordDispatcher, type RecordProducer } from '../dispatch/record-dispatcher.js';
 import { Scheduler } from '../dispatch/scheduler.js';
 import { OffsetManager } from '../offsets/offset-manager.js';
@@ -22,7 +23,8 @@ import { OtelRecordTracer } from '../telemetry/tracing.js';
 import { Backpressure } from './backpressure.js';
 import { drain, type StopResult } from './drain.js';
 import { Readiness } from './readiness.js';
-import { rebalanceHandlers } from './rebalance.js';
+import { rebalanceHandlers, rejoinHoldLimitMs } from './rebalance.js';
+import { StartError } from '../errors.js';
 
 export type { StopResult } from './drain.js';
 
@@ -57,13 +59,38 @@ export interface RunningDispatcher {
  */
 export async function startDispatcher(settings: Settings, options: StartOptions = {}): Promise<RunningDispatcher> {
   const logger = options.logger ?? createLogger();
+  // What start opened, closed in reverse order by a failed start and by the stop.
+  const opened: Array<() => Promise<unknown>> = [];
+  const closeOpened = async () => {
+    for (const close of opened.splice(0).reverse()) await close().catch(() => {});
+  };
+  try {
+    return await start(settings, options, logger, opened, closeOpened);
+  } catch (error) {
+    await closeOpened();
+    throw error;
+  }
+}
+
+async function start(
+  settings: Settings,
+  options: StartOptions,
+  logger: Logger,
+  opened: Array<() => Promise<unknown>>,
+  closeOpened: () => Promise<void>,
+): Promise<RunningDispatcher> {
   const metrics = new DispatchMetrics({ defaultMetrics: options.processMetrics ?? false });
   metrics.inFlightCapacity.set(settings.maxInFlight);
   const readiness = new Readiness(metrics.connected);
   const sender = options.sender ?? createSender(settings, logger);
+  opened.push(() => sender.close());
 
   const kafka = createKafka(settings, logger);
-  const producer = settings.deadLetterTopic || settings.replyTopic ? await connectProducer(kafka) : undefined;
+  const admin = kafka.admin();
+  opened.push(() => admin.disconnect());
+  await admin.connect();
+  await checkTopics(admin, settings);
+  const producer = settings.deadLetterTopic || settings.replyTopic ? await connectProducer(kafka, opened) : undefined;
   const source = new KafkaSource({
     kafka,
     groupId: settings.groupId,
@@ -75,8 +102,14 @@ export async function startDispatcher(settings: Settings, options: StartOptions 
     logger,
   });
   const offsets = new OffsetManager({ commit: (o) => source.commit(o), intervalMs: settings.commitIntervalMs, logger });
+  const recovery = new SinkRecovery({
+    onChange: (down, waiting) =>
+      down
+        ? logger.warn({ waiting }, 'the sink is down: probing it every second, waiting retries go as soon as it answers')
+        : logger.info({ waiting }, 'the sink answers again: retrying the waiting records now'),
+  });
 
-  const listeners = new ListenerSet([metrics, loggingListener(logger), offsets, ...(options.listeners ?? [])], (error) =>
+  const listeners = new ListenerSet([metrics, loggingListener(logger), offsets, recovery, ...(options.listeners ?? [])], (error) =>
     logger.error({ err: error }, 'a dispatch listener failed'),
   );
   const ceContext: CloudEventContext = {
@@ -87,6 +120,7 @@ export async function startDispatcher(settings: Settings, options: StartOptions 
   };
   const encodeCe = (record: KafkaRecord) => encodeCloudEvent(record, ceContext);
   const limiter = settings.rateLimit > 0 ? new Bottleneck({ minTime: 1000 / settings.rateLimit }) : undefined;
+  if (limiter) opened.push(() => limiter.stop({ dropWaitingJobs: true }));
   const hardStop = new AbortController();
   const dispatcher = new RecordDispatcher({
     sender,
@@ -110,6 +144,7 @@ export async function startDispatcher(settings: Settings, options: StartOptions 
     listener: listeners,
     tracer: new OtelRecordTracer({ consumerGroup: settings.groupId }),
     signal: hardStop.signal,
+    sinkWait: (ms, signal) => recovery.wait(ms, signal),
   });
   const scheduler = new Scheduler({
     ordering: settings.ordering,
@@ -129,8 +164,6 @@ export async function startDispatcher(settings: Settings, options: StartOptions 
   });
   listeners.add(backpressure);
 
-  const admin = kafka.admin();
-  await admin.connect();
   const collector = new LagCollector({
     admin,
     groupId: settings.groupId,
@@ -143,20 +176,13 @@ export async function startDispatcher(settings: Settings, options: StartOptions 
     committedOffsets: () => offsets.committedOffsets(),
     onRefreshed: (failure) => readiness.brokersRead(failure),
   });
+  opened.push(() => collector.stop());
   const serverPort = options.metricsServerPort ?? (settings.metricsPort > 0 ? settings.metricsPort : undefined);
   const server =
     serverPort === undefined
       ? undefined
       : await startHealthServer({ port: serverPort, registry: metrics.registry, notReadyReason: () => readiness.notReadyReason() });
-
-  const release = async () => {
-    await sender.close().catch(() => {});
-    await producer?.disconnect().catch(() => {});
-    await limiter?.stop({ dropWaitingJobs: true }).catch(() => {});
-    await collector.stop();
-    await admin.disconnect().catch(() => {});
-    await server?.close();
-  };
+  if (server) opened.push(() => server.close());
 
   logger.info(
     {
@@ -170,22 +196,28 @@ export async function startDispatcher(settings: Settings, options: StartOptions 
     'starting dispatcher',
   );
   offsets.start();
-  try {
-    await source.start({
-      onRecords: (records) => {
-        // After stop begins, records are neither dispatched nor committed: the next owner gets them.
-        if (readiness.isDraining) return;
-        for (const record of records) if (offsets.register(record)) scheduler.submit(record);
-      },
-      isFull: () => backpressure.isFull(),
-      ...rebalanceHandlers({ offsets, scheduler, readiness, rebalances: metrics.rebalances, logger }),
-    });
-    collector.start();
-  } catch (error) {
-    offsets.stop();
-    await release();
-    throw error;
-  }
+  opened.push(async () => offsets.stop());
+  // The consumer connects during start: a start that fails half-way must still disconnect it.
+  opened.push(() => source.stop());
+  await source.start({
+    onRecords: (records) => {
+      // After stop begins, records are neither dispatched nor committed: the next owner gets them.
+      if (readiness.isDraining) return;
+      for (const record of records) if (offsets.register(record)) scheduler.submit(record);
+    },
+    isFull: () => backpressure.isFull(),
+    ...rebalanceHandlers({
+      offsets,
+      scheduler,
+      readiness,
+      rebalances: metrics.rebalances,
+      logger,
+      holdLimitMs: rejoinHoldLimitMs(settings.sessionTimeoutMs),
+    }),
+  });
+  // From here the stop leaves the group itself.
+  opened.pop();
+  collector.start();
 
   let stopped: Promise<StopResult> | undefined;
   return {
@@ -195,8 +227,32 @@ export async function startDispatcher(settings: Settings, options: StartOptions 
     notReadyReason: () => readiness.notReadyReason(),
     buffered,
     stop: (graceMs = settings.shutdownGraceMs) =>
-      (stopped ??= drain({ readiness, source, scheduler, offsets, hardStop, release, logger }, graceMs)),
+      (stopped ??= drain(
+        { readiness, source, scheduler, offsets, hardStop, abortRequests: () => sender.destroy(), release: closeOpened, logger },
+        graceMs,
+      )),
   };
+}
+
+/**
+ * Every topic the dispatcher reads or writes exists: a missing one is a start failure that names
+ * it (a pod deployed before its topic crash-loops until the topic is there), not a consumer that
+ * waits forever or a partition that stalls on each dead letter.
+ */
+async function checkTopics(admin: Admin, settings: Settings): Promise<void> {
+  const existing = new Set(await admin.listTopics());
+  const wanted: Array<[string, string]> = [
+    ...settings.topics.map((topic): [string, string] => [topic, 'TOPICS']),
+    ...(settings.deadLetterTopic ? [[settings.deadLetterTopic, 'DEAD_LETTER_TOPIC'] as [string, string]] : []),
+    ...(settings.replyTopic ? [[settings.replyTopic, 'REPLY_TOPIC'] as [string, string]] : []),
+  ];
+  const missing = wanted.filter(([topic]) => !existing.has(topic));
+  if (missing.length > 0) {
+    throw new StartError(
+      'KD_TOPIC_MISSING',
+      `${missing.map(([topic, setting]) => `topic "${topic}" (${setting})`).join(', ')} ${missing.length > 1 ? 'do' : 'does'} not exist on ${settings.brokers.join(',')}; create ${missing.length > 1 ? 'them' : 'it'} first (the dispatcher never creates topics)`,
+    );
+  }
 }
 
 /** The undici sender, with the sink's TLS and its bearer token file. */
@@ -216,9 +272,20 @@ function createSender(settings: Settings, logger: Logger): HttpSender {
   });
 }
 
-/** A connected kafkajs producer as the RecordProducer of the dead-letter and reply topics. */
-async function connectProducer(kafka: Kafka): Promise<RecordProducer & { disconnect(): Promise<void> }> {
-  const producer = kafka.producer({ allowAutoTopicCreation: false, idempotent: false });
+/**
+ * A connected kafkajs producer as the RecordProducer of the dead-letter and reply topics. Its
+ * retries are short: a record waiting for its dead letter holds its partition.
+ */
+async function connectProducer(
+  kafka: Kafka,
+  opened: Array<() => Promise<unknown>>,
+): Promise<RecordProducer & { disconnect(): Promise<void> }> {
+  const producer = kafka.producer({
+    allowAutoTopicCreation: false,
+    idempotent: false,
+    retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 1000 },
+  });
+  opened.push(() => producer.disconnect());
   await producer.connect();
   return {
     send: async (topic, message) => {

@@ -91,6 +91,11 @@ export class HttpSender implements Sender {
     this.pools.clear();
   }
 
+  async destroy(): Promise<void> {
+    await Promise.all([...this.pools.values()].map((pool) => pool.destroy()));
+    this.pools.clear();
+  }
+
   private poolFor(origin: string): Dispatcher {
     let pool = this.pools.get(origin);
     if (!pool) {

@@ -18,5 +18,8 @@ export interface SinkResponse {
 export interface Sender {
   /** POSTs to the sink, or to `target` (a dead-letter sink). Rejects with a SinkTransportError when there is no answer. */
   send(request: OutboundRequest, target?: string): Promise<SinkResponse>;
+  /** Waits for the requests in flight, then closes the connections. */
   close(): Promise<void>;
+  /** Aborts the requests in flight (they reject) and closes the connections: the end of a stop's grace. */
+  destroy(): Promise<void>;
 }

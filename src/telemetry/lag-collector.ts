@@ -3,6 +3,13 @@ import type { InitialOffset } from '../config/settings.js';
 import type { Logger } from './logger.js';
 import { LagReader } from './lag.js';
 import type { DispatchMetrics } from './metrics.js';
+import { withTimeout } from '../util/timers.js';
+
+/**
+ * How long a lag read may take before the brokers count as unreachable. kafkajs retries a lost
+ * broker for up to 30 s on its own; readiness must not wait for that.
+ */
+export const BROKER_ANSWER_TIMEOUT_MS = 3000;
 
 export interface LagCollectorOptions {
   admin: Admin;
@@ -17,12 +24,14 @@ export interface LagCollectorOptions {
   committedOffsets: () => Array<{ topic: string; partition: string | number; offset: string }>;
   /** After every read: its failure, or undefined when the brokers answered. */
   onRefreshed?: (failure: Error | undefined) => void;
+  /** Default BROKER_ANSWER_TIMEOUT_MS. */
+  answerTimeoutMs?: number;
 }
 
 /**
  * Reads the group's lag for every partition of its topics — also those other replicas own, so one
- * scrape shows the whole group — on an interval, into the metrics. A failed read means the brokers
- * did not answer; `/readyz` reports it.
+ * scrape shows the whole group — on an interval, into the metrics. A failed or unanswered read
+ * means the brokers are unreachable; `/readyz` reports it within the interval plus the answer timeout.
  */
 export class LagCollector {
   private readonly reader: LagReader;
@@ -61,7 +70,12 @@ export class LagCollector {
     const { metrics, groupId } = this.options;
     this.refreshOwn();
     try {
-      const lag = await this.reader.read(groupId, this.options.topics, this.options.initialOffset);
+      const timeoutMs = this.options.answerTimeoutMs ?? BROKER_ANSWER_TIMEOUT_MS;
+      const lag = await withTimeout(
+        this.reader.read(groupId, this.options.topics, this.options.initialOffset),
+        timeoutMs,
+        `no answer from the brokers within ${timeoutMs} ms`,
+      );
       metrics.lag.reset();
       for (const p of lag.partitions) metrics.lag.set({ group: groupId, topic: p.topic, partition: String(p.partition) }, p.lag);
       metrics.groupLag.reset();

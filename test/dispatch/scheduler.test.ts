@@ -478,3 +478,54 @@ describe('Scheduler, idle() and counts', () => {
     expect(h.started.map((r) => r.offset)).toEqual(Array.from({ length: 3100 }, (_, i) => i));
   });
 });
+
+describe('Scheduler: a rebalance holds it, a stop keeps only what closes the gaps', () => {
+  it('hold: nothing new starts, what runs finishes (noneRunning resolves), release starts the queue again', async () => {
+    const h = harness({ ordering: 'ordered', maxInFlight: 10, maxInFlightPerPartition: 1 });
+    for (let o = 0; o < 3; o++) h.scheduler.submit(rec('t', 0, o));
+    h.scheduler.hold();
+    let settled = false;
+    void h.scheduler.noneRunning().then(() => (settled = true));
+    await h.finish('t', 0, 0);
+    expect(settled).toBe(true);
+    expect(h.runningIds()).toEqual([]);
+    h.scheduler.submit(rec('t', 1, 0));
+    await flush();
+    expect(h.runningIds()).toEqual([]);
+    h.scheduler.release();
+    expect(h.runningIds()).toEqual(['t/0@1', 't/1@0']);
+  });
+
+  it('ordered: keepOnlyGapFillers forgets everything queued; idle resolves when the running record finishes', async () => {
+    const h = harness({ ordering: 'ordered', maxInFlight: 10, maxInFlightPerPartition: 1 });
+    for (let o = 0; o < 5; o++) h.scheduler.submit(rec('t', 0, o));
+    expect(h.scheduler.keepOnlyGapFillers()).toBe(4);
+    expect(h.scheduler.queuedOrRunning).toBe(1);
+    let idle = false;
+    void h.scheduler.idle().then(() => (idle = true));
+    await h.finish('t', 0, 0);
+    expect(idle).toBe(true);
+    expect(h.startedIds()).toEqual(['t/0@0']);
+  });
+
+  it('key: keeps the queued records below the highest started offset of their partition, so the commit can pass everything sent', async () => {
+    // Lane a: 0, 2, 4; lane b: 1, 3, 5. One lane each running: a@0 and b@1.
+    const h = harness({ ordering: 'key', maxInFlight: 10, maxInFlightPerPartition: 10 });
+    for (let o = 0; o < 6; o++) h.scheduler.submit(rec('t', 0, o, o % 2 === 0 ? 'a' : 'b'));
+    await h.finish('t', 0, 1); // b@3 starts: highest started is now 3
+    expect(h.runningIds()).toEqual(['t/0@0', 't/0@3']);
+    // a@2 lies below 3 and is kept; a@4, b@5 are forgotten.
+    expect(h.scheduler.keepOnlyGapFillers()).toBe(2);
+    await h.drainRandomly(7);
+    expect(h.startedIds().sort()).toEqual(['t/0@0', 't/0@1', 't/0@2', 't/0@3']);
+  });
+
+  it('keepOnlyGapFillers while held forgets every queued record: nothing more may start', async () => {
+    const h = harness({ ordering: 'key', maxInFlight: 10, maxInFlightPerPartition: 10 });
+    for (let o = 0; o < 4; o++) h.scheduler.submit(rec('t', 0, o, 'k'));
+    h.scheduler.hold();
+    expect(h.scheduler.keepOnlyGapFillers()).toBe(3);
+    await h.finish('t', 0, 0);
+    expect(h.scheduler.queuedOrRunning).toBe(0);
+  });
+});

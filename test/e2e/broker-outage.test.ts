@@ -7,9 +7,11 @@ import { LocalBroker } from '../../tools/broker/local-broker.js';
 import { startRecordingSink } from '../helpers/recording-sink.js';
 import { startTestDispatcher, type TestDispatcher } from '../helpers/dispatcher.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { BROKER_ANSWER_TIMEOUT_MS } from '../../src/telemetry/lag-collector.js';
 
 // A broker of its own, since this test stops it under a running dispatcher.
 const PORT = Number(process.env.KD_TEST_OUTAGE_BROKER_PORT ?? 29592);
+const LAG_INTERVAL_MS = 1000;
 
 describe('broker outage', () => {
   const broker = new LocalBroker({ port: PORT, controllerPort: PORT + 1, stateDir: mkdtempSync(join(tmpdir(), 'kd-outage-')) });
@@ -34,17 +36,20 @@ describe('broker outage', () => {
         topics: [topic],
         groupId: `${topic}-group`,
         sinkUri: sink.url,
-        lagIntervalMs: 200,
+        lagIntervalMs: LAG_INTERVAL_MS,
       });
       await waitFor(() => dispatcher!.isReady(), 'ready');
       expect(await dispatcher.metrics.registry.getSingleMetricAsString('kafka_dispatch_consumer_connected')).toMatch(/connected 1$/m);
 
       await broker.stop();
+      // The stated bound: LAG_INTERVAL plus the brokers' answer timeout (kafkajs alone retries for ~30 s).
+      const stoppedAt = performance.now();
       await waitFor(
         () => /brokers unreachable|consumer crashed/.test(dispatcher!.notReadyReason() ?? ''),
         '/readyz to report the outage',
         30_000,
       );
+      expect(performance.now() - stoppedAt).toBeLessThan(LAG_INTERVAL_MS + BROKER_ANSWER_TIMEOUT_MS + 1500);
       expect(await dispatcher.metrics.registry.getSingleMetricAsString('kafka_dispatch_consumer_connected')).toMatch(/connected 0$/m);
 
       await broker.start();

@@ -61,6 +61,10 @@ export class FakeSender implements Sender {
   async close(): Promise<void> {
     this.closed = true;
   }
+
+  async destroy(): Promise<void> {
+    this.closed = true;
+  }
 }
 
 function toResult(step: Script, call: SentCall): SinkResponse | Error {

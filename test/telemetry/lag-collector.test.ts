@@ -10,21 +10,23 @@ import { DispatchMetrics } from '../../src/telemetry/metrics.js';
  * Kafka's own kafka-consumer-groups in test/e2e/lag-command.test.ts; this checks what the collector
  * makes of them.
  */
-function fakeAdmin(state: { committed: Record<number, string>; ends: number[]; down?: boolean }) {
-  const check = () => {
+function fakeAdmin(state: { committed: Record<number, string>; ends: number[]; down?: boolean; silent?: boolean }) {
+  const check = async () => {
+    // kafkajs retrying a lost broker: no answer for up to 30 s.
+    if (state.silent) await new Promise((resolve) => setTimeout(resolve, 30_000).unref());
     if (state.down) throw new Error('Connection error: ECONNREFUSED');
   };
   return {
-    describeGroups: async () => (check(), { groups: [] }),
+    describeGroups: async () => (await check(), { groups: [] }),
     fetchOffsets: async ({ topics }: { topics?: string[] }) => (
-      check(),
+      await check(),
       (topics ?? ['orders']).map((topic) => ({
         topic,
         partitions: state.ends.map((_, partition) => ({ partition, offset: state.committed[partition] ?? '-1' })),
       }))
     ),
     fetchTopicOffsets: async () => (
-      check(),
+      await check(),
       state.ends.map((high, partition) => ({ partition, high: String(high), low: '0', offset: String(high) }))
     ),
   } as unknown as Admin;
@@ -32,9 +34,15 @@ function fakeAdmin(state: { committed: Record<number, string>; ends: number[]; d
 
 const quiet = () => createLogger({ level: 'silent', format: 'json', destination: new Writable({ write: (_c, _e, done) => done() }) });
 
-function collector(state: Parameters<typeof fakeAdmin>[0], initialOffset: 'earliest' | 'latest', refreshed: Array<Error | undefined> = []) {
+function collector(
+  state: Parameters<typeof fakeAdmin>[0],
+  initialOffset: 'earliest' | 'latest',
+  refreshed: Array<Error | undefined> = [],
+  answerTimeoutMs?: number,
+) {
   const metrics = new DispatchMetrics();
   const lag = new LagCollector({
+    ...(answerTimeoutMs === undefined ? {} : { answerTimeoutMs }),
     admin: fakeAdmin(state),
     groupId: 'g',
     topics: ['orders'],
@@ -99,5 +107,14 @@ describe('lag collector', () => {
     expect(lag.failure).toBeUndefined();
     expect(refreshed.map((f) => f?.message.includes('ECONNREFUSED') ?? 'ok')).toEqual([true, true, 'ok']);
     expect(await gauge('kafka_dispatch_consumer_lag')).toEqual([['0', 5]]);
+  });
+
+  it('a read the brokers do not answer (kafkajs retrying for 30 s) fails at the answer timeout, so /readyz turns within seconds', async () => {
+    const refreshed: Array<Error | undefined> = [];
+    const { lag } = collector({ committed: {}, ends: [10], silent: true }, 'latest', refreshed, 200);
+    const started = performance.now();
+    await lag.refresh();
+    expect(performance.now() - started).toBeLessThan(5000);
+    expect(refreshed.map((f) => f?.message)).toEqual(['no answer from the brokers within 200 ms']);
   });
 });
