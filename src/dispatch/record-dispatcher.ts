@@ -6,6 +6,7 @@ import type { OutboundRequest, Sender, SinkResponse } from '../sink/sender.js';
 import type { DispatchListener, DispatchResult } from './outcome.js';
 import { NO_TRACING, type AttemptTrace, type RecordTrace, type RecordTracer } from './record-tracer.js';
 import { retryLoop, type AttemptOutcome } from './retry-loop.js';
+import type { WaitEnd } from './sink-recovery.js';
 import { isRetriableStatus, isSuccessStatus, parseRetryAfter, type RetryRules } from './retry-policy.js';
 
 /** Where failed records can go besides the sink. Both are optional; the sink is tried first. */
@@ -51,6 +52,8 @@ export interface RecordDispatcherOptions {
   now?: () => number;
   /** Traces each record and its attempts; none by default. */
   tracer?: RecordTracer;
+  /** Where the sink's retries wait (SinkRecovery: woken when the sink is back); plain sleeps when absent. */
+  sinkWait?: (ms: number, signal: AbortSignal | undefined) => Promise<WaitEnd>;
 }
 
 /** Knative sends at most this much of the last response body as knativeerrordata. */
@@ -170,6 +173,7 @@ export class RecordDispatcher {
       onFailed: (failure, attempt, nextDelayMs) =>
         this.options.listener.onAttemptFailed?.(record, { attempt, error: failure.error, nextDelayMs }),
       signal: this.options.signal,
+      ...(this.options.sinkWait ? { wait: this.options.sinkWait } : {}),
     });
   }
 
@@ -328,6 +332,7 @@ export class RecordDispatcher {
         if (nextDelayMs !== undefined) listener.onBlocked?.(record, { round, error: failure.error, nextDelayMs });
       },
       signal: this.options.signal,
+      ...(this.options.sinkWait ? { wait: this.options.sinkWait } : {}),
     });
     return 'done' in result ? result.done : undefined;
   }

@@ -2,6 +2,7 @@ import pRetry, { AbortError } from 'p-retry';
 import { SinkResponseError, type DispatchError } from '../errors.js';
 import { sleep } from '../util/timers.js';
 import { nextRetryDelayMs, type RetryRules } from './retry-policy.js';
+import type { WaitEnd } from './sink-recovery.js';
 
 /**
  * The one retry loop, for the sink, the dead-letter sink and the `block` policy alike: p-retry runs
@@ -31,6 +32,12 @@ export interface RetryLoopOptions<T, F extends { error: DispatchError }> {
   onFailed?(failed: F, failure: number, nextDelayMs: number | undefined): void;
   /** The hard stop: no attempt starts after it and a wait ends at once. */
   signal?: AbortSignal | undefined;
+  /**
+   * Where the waits between retries happen (the sink's recovery circuit): a wait can end early
+   * because the sink is back, or to make a probe attempt that does not count as a retry. A plain
+   * sleep when absent.
+   */
+  wait?: (ms: number, signal: AbortSignal | undefined) => Promise<WaitEnd>;
 }
 
 /** Retries until an attempt is done, the rules allow no more, or the signal aborts; then the last failure. */
@@ -39,6 +46,8 @@ export async function retryLoop<T, F extends { error: DispatchError }>(options: 
   let last = options.failed;
   let done: { done: T } | undefined;
   let retryNext = false;
+  /** The failures thrown to p-retry, told apart from bugs when it rejects with one. */
+  const failures = new WeakSet<DispatchError>();
   // p-retry calls onFailedAttempt before shouldRetry: the rules are asked once per failure, here, so
   // that the listener hears the wait that is then waited; shouldRetry returns that answer.
   const afterFailure = async (failure: number, retriesLeft: number) => {
@@ -53,10 +62,37 @@ export async function retryLoop<T, F extends { error: DispatchError }>(options: 
         });
     retryNext = nextDelayMs !== undefined;
     options.onFailed?.(last, failure, nextDelayMs);
-    if (nextDelayMs) await sleep(nextDelayMs, signal);
+    if (nextDelayMs) await waitOrProbe(nextDelayMs, failure);
+  };
+  // A probe that gets through ends the loop; one that fails leaves the rest of the wait to wait.
+  const waitOrProbe = async (delayMs: number, failure: number) => {
+    if (!options.wait) return sleep(delayMs, signal);
+    const until = performance.now() + delayMs;
+    for (let left = delayMs; left > 0; left = until - performance.now()) {
+      if ((await options.wait(left, signal)) !== 'probe') return;
+      const probe = await probeAttempt(failure);
+      if ('done' in probe) {
+        done = probe;
+        retryNext = false;
+        return;
+      }
+      last = probe.failed;
+      if (!last.error.retriable && !options.rules.retryFinal) {
+        retryNext = false;
+        return;
+      }
+    }
+  };
+  const probeAttempt = async (failure: number): Promise<AttemptOutcome<T, F>> => {
+    try {
+      return await options.retry(failure);
+    } catch (error) {
+      throw new AbortError(error instanceof Error ? error : String(error));
+    }
   };
 
   await afterFailure(1, options.retries);
+  if (done) return done;
   if (!retryNext || signal?.aborted) return { failed: last };
   try {
     return await pRetry(
@@ -70,6 +106,7 @@ export async function retryLoop<T, F extends { error: DispatchError }>(options: 
         }
         if ('failed' in outcome) {
           last = outcome.failed;
+          failures.add(last.error);
           throw last.error;
         }
         done = outcome;
@@ -83,14 +120,14 @@ export async function retryLoop<T, F extends { error: DispatchError }>(options: 
         ...(signal ? { signal } : {}),
         // An abort reported as a failure (p-retry checks the signal around attempts) is no attempt of ours.
         onFailedAttempt: ({ error, attemptNumber, retriesLeft }) =>
-          error === last.error ? afterFailure(attemptNumber + 1, retriesLeft) : undefined,
+          failures.has(error as DispatchError) ? afterFailure(attemptNumber + 1, retriesLeft) : undefined,
         shouldRetry: () => retryNext && !signal?.aborted,
       },
     );
   } catch (error) {
     // An attempt that succeeded as the signal aborted still succeeded.
     if (done) return done;
-    if (error === last.error || signal?.aborted) return { failed: last };
+    if (failures.has(error as DispatchError) || signal?.aborted) return { failed: last };
     throw error;
   }
 }

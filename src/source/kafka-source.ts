@@ -1,6 +1,7 @@
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Logger } from '../telemetry/logger.js';
 import { partitionId, type KafkaRecord } from './record.js';
+import { roundRobinHoldingJoin } from './rejoin-hold.js';
 
 export interface TopicPartitions {
   topic: string;
@@ -26,6 +27,11 @@ export interface KafkaSourceHandlers {
   /** True when the buffer is full: the partition whose batch just arrived is paused. */
   isFull: () => boolean;
   onRebalancing?: () => void;
+  /**
+   * Before every (re)join of the group, which waits for it: the moment to let in-flight work of
+   * partitions about to move finish, and commit it. Bounded by the caller.
+   */
+  beforeRejoin?: () => Promise<void>;
   /** The partitions this member owns after a (re)join, and those it lost. */
   onAssignment?: (assigned: TopicPartitions[], revoked: TopicPartitions[]) => void;
   onCrash?: (error: Error, restarting: boolean) => void;
@@ -43,6 +49,8 @@ export class KafkaSource {
   private readonly paused = new Map<string, { topic: string; partition: number }>();
   private assignment: TopicPartitions[] = [];
   private joined = false;
+  private stopping = false;
+  private handlers: KafkaSourceHandlers | undefined;
 
   constructor(private readonly options: KafkaSourceOptions) {
     this.consumer = options.kafka.consumer({
@@ -52,6 +60,9 @@ export class KafkaSource {
       maxWaitTimeInMs: options.maxWaitMs,
       maxBytesPerPartition: options.maxBytesPerPartition,
       allowAutoTopicCreation: false,
+      partitionAssigners: [
+        roundRobinHoldingJoin(() => (this.joined ? (this.handlers?.beforeRejoin?.() ?? Promise.resolve()) : Promise.resolve())),
+      ],
     });
   }
 
@@ -64,6 +75,7 @@ export class KafkaSource {
   }
 
   async start(handlers: KafkaSourceHandlers): Promise<void> {
+    this.handlers = handlers;
     const events = this.consumer.events;
     this.consumer.on(events.REBALANCING, () => handlers.onRebalancing?.());
     this.consumer.on(events.GROUP_JOIN, ({ payload }) => {
@@ -91,7 +103,8 @@ export class KafkaSource {
 
   /** Resumes every partition paused by a full buffer. Cheap when none is. */
   resumePaused(): void {
-    if (this.paused.size === 0) return;
+    // After pauseAll (a stop) nothing resumes: resuming a partition would undo the pause of its topic.
+    if (this.paused.size === 0 || this.stopping) return;
     const byTopic = new Map<string, number[]>();
     for (const tp of this.paused.values()) byTopic.set(tp.topic, [...(byTopic.get(tp.topic) ?? []), tp.partition]);
     this.paused.clear();
@@ -100,6 +113,7 @@ export class KafkaSource {
 
   /** Stops fetching without leaving the group, so in-flight work can finish and be committed. */
   pauseAll(): void {
+    this.stopping = true;
     if (this.assignment.length > 0) this.consumer.pause(this.assignment.map((tp) => ({ topic: tp.topic })));
   }
 

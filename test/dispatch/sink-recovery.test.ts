@@ -1,0 +1,158 @@
+import { describe, expect, it } from 'vitest';
+import { encodeRaw } from '../../src/dispatch/encode.js';
+import type { DispatchResult } from '../../src/dispatch/outcome.js';
+import { RecordDispatcher } from '../../src/dispatch/record-dispatcher.js';
+import { SinkRecovery } from '../../src/dispatch/sink-recovery.js';
+import { FakeSender } from '../helpers/fake-sender.js';
+import { rec } from '../helpers/records.js';
+
+const answered = { target: 'sink' as const, durationMs: 1, status: 200 };
+const unavailable = { target: 'sink' as const, durationMs: 1, status: 503 };
+const record = rec('t', 0, 0);
+
+describe('SinkRecovery: the sink circuit', () => {
+  const failure = { target: 'sink' as const, durationMs: 1, status: undefined, error: new Error('ECONNREFUSED') as never };
+
+  it('is down after two retriable failures in a row with no answer for a probe interval; then the longest-waiting retry probes, one per interval', async () => {
+    const changes: Array<[boolean, number]> = [];
+    const recovery = new SinkRecovery({ probeIntervalMs: 20, onChange: (down, waiting) => changes.push([down, waiting]) });
+    recovery.onAttempt(record, unavailable);
+    recovery.onAttempt(record, failure);
+    const first = recovery.wait(60_000);
+    const second = recovery.wait(60_000);
+    expect(await first).toBe('probe');
+    expect(recovery.isDown).toBe(true);
+    expect(recovery.waiting).toBe(1);
+    expect(await second).toBe('probe');
+    expect(changes).toEqual([[true, 2]]);
+  });
+
+  it('a sink that keeps answering others is not down, whatever a few records get: they keep their own backoff', async () => {
+    const recovery = new SinkRecovery({ probeIntervalMs: 20 });
+    const wait = recovery.wait(150);
+    for (let i = 0; i < 6; i++) {
+      recovery.onAttempt(record, unavailable);
+      recovery.onAttempt(record, unavailable);
+      recovery.onAttempt(record, answered);
+      await new Promise((resolve) => setTimeout(resolve, 15));
+    }
+    expect(await wait).toBe('elapsed');
+    expect(recovery.isDown).toBe(false);
+  });
+
+  it('a non-retriable answer (400) is an answer: the sink is up', async () => {
+    const recovery = new SinkRecovery({ probeIntervalMs: 20 });
+    recovery.onAttempt(record, unavailable);
+    recovery.onAttempt(record, unavailable);
+    const wait = recovery.wait(60_000);
+    expect(await wait).toBe('probe');
+    const woken = recovery.wait(60_000);
+    recovery.onAttempt(record, { target: 'sink', durationMs: 1, status: 400 });
+    expect(recovery.isDown).toBe(false);
+    expect(await woken).toBe('recovered');
+  });
+
+  it('dead-letter attempts do not move it', async () => {
+    const recovery = new SinkRecovery({ probeIntervalMs: 20 });
+    recovery.onAttempt(record, { target: 'dead-letter', durationMs: 1, status: 503 });
+    recovery.onAttempt(record, { target: 'dead-letter', durationMs: 1, status: 503 });
+    expect(await recovery.wait(100)).toBe('elapsed');
+  });
+
+  it('the first answer after an outage wakes every waiting retry at once', async () => {
+    const recovery = new SinkRecovery({ probeIntervalMs: 20 });
+    recovery.onAttempt(record, unavailable);
+    recovery.onAttempt(record, unavailable);
+    const probe = recovery.wait(60_000);
+    const waits = [recovery.wait(60_000), recovery.wait(60_000)];
+    expect(await probe).toBe('probe');
+    recovery.onAttempt(record, answered);
+    expect(await Promise.all(waits)).toEqual(['recovered', 'recovered']);
+  });
+
+  it('an aborted wait ends at once', async () => {
+    const recovery = new SinkRecovery();
+    const controller = new AbortController();
+    const wait = recovery.wait(60_000, controller.signal);
+    controller.abort();
+    expect(await wait).toBe('aborted');
+    expect(recovery.waiting).toBe(0);
+  });
+});
+
+describe('RecordDispatcher with the sink circuit: delivery resumes within a probe interval of the sink coming back', () => {
+  function dispatcherAgainst(sender: FakeSender, recovery: SinkRecovery | undefined, finished: DispatchResult[]) {
+    return new RecordDispatcher({
+      sender,
+      encode: encodeRaw,
+      sinkUri: 'http://sink/',
+      // Knative's default: 10 retries, exponential from 0.3 s (waits 0.6, 1.2, 2.4 s ... 153.6 s).
+      retry: 10,
+      backoffPolicy: 'exponential',
+      backoffDelayMs: 300,
+      listener: {
+        onFinished: (_r, result) => finished.push(result),
+        ...(recovery ? { onAttempt: (r, a) => recovery.onAttempt(r, a) } : {}),
+      },
+      ...(recovery ? { sinkWait: (ms: number, signal: AbortSignal | undefined) => recovery.wait(ms, signal) } : {}),
+    });
+  }
+
+  it('a record failing from 0 to 2 s (its retries at 0.6, 1.8 and 4.2 s) is delivered within a probe interval of the sink answering again', async () => {
+    const upAt = Date.now() + 2000;
+    const sender = new FakeSender([
+      () => (Date.now() < upAt ? { status: 503, headers: {}, body: Buffer.alloc(0) } : { status: 200, headers: {}, body: Buffer.alloc(0) }),
+    ]);
+    const recovery = new SinkRecovery({ probeIntervalMs: 100 });
+    const finished: DispatchResult[] = [];
+    const result = await dispatcherAgainst(sender, recovery, finished).dispatch(record);
+    expect(result?.outcome).toBe('delivered');
+    expect(Date.now() - upAt).toBeLessThan(1000);
+    expect(sender.sinkCalls.length).toBeGreaterThan(3);
+  });
+
+  it('without the circuit, the same record waits out its backoff: nothing by 3 s (what the circuit fixes)', async () => {
+    const upAt = Date.now() + 2000;
+    const sender = new FakeSender([
+      () => (Date.now() < upAt ? { status: 503, headers: {}, body: Buffer.alloc(0) } : { status: 200, headers: {}, body: Buffer.alloc(0) }),
+    ]);
+    const finished: DispatchResult[] = [];
+    const controller = new AbortController();
+    const dispatcher = new RecordDispatcher({
+      sender,
+      encode: encodeRaw,
+      sinkUri: 'http://sink/',
+      retry: 10,
+      backoffPolicy: 'exponential',
+      backoffDelayMs: 300,
+      listener: { onFinished: (_r, result) => finished.push(result) },
+      signal: controller.signal,
+    });
+    const dispatched = dispatcher.dispatch(record);
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    expect(finished).toEqual([]);
+    controller.abort();
+    expect(await dispatched).toBeUndefined();
+  });
+
+  it('the retry count still gives the record up: a sink that never recovers skips it after its retries, probes besides', async () => {
+    const sender = new FakeSender([503]);
+    const recovery = new SinkRecovery({ probeIntervalMs: 10 });
+    const finished: DispatchResult[] = [];
+    const dispatcher = new RecordDispatcher({
+      sender,
+      encode: encodeRaw,
+      sinkUri: 'http://sink/',
+      retry: 3,
+      backoffPolicy: 'fixed',
+      backoffDelayMs: 100,
+      listener: { onFinished: (_r, result) => finished.push(result), onAttempt: (r, a) => recovery.onAttempt(r, a) },
+      sinkWait: (ms, signal) => recovery.wait(ms, signal),
+    });
+    const result = await dispatcher.dispatch(record);
+    expect(result?.outcome).toBe('skipped');
+    // 1 + 3 counted attempts, and probes during the waits of 100 ms at 10 ms intervals besides.
+    expect(sender.sinkCalls.length).toBeGreaterThan(4);
+    expect(result!.attempts).toBe(sender.sinkCalls.length);
+  });
+});
