@@ -93,6 +93,27 @@ describe('failures: dead letters, skip vs block, Retry-After, record age, replie
     expect(res.dispatcher!.metrics.totals).toMatchObject({ delivered: 1, deadLettered: 1 });
   });
 
+  it('a dead-letter topic deleted under a running dispatcher costs each failed record a few seconds at most, then it is skipped and counted', async () => {
+    const { topic, group } = await createTopic(1);
+    const { topic: dlt } = await createTopic(1, 'kd-dlt-gone');
+    const sink = await res.sink((r) => (r.body.startsWith('poison') ? { status: 422 } : {}));
+    res.dispatcher = await startTestDispatcher({ topics: [topic], groupId: group, sinkUri: sink.url, deadLetterTopic: dlt });
+    await waitFor(() => res.dispatcher!.isReady(), 'ready');
+    const kafka = new Kafka({ brokers: brokers(), logLevel: logLevel.NOTHING });
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.deleteTopics({ topics: [dlt] });
+    await admin.disconnect();
+    await produce(topic, [{ value: 'poison-1' }, { value: 'fine' }]);
+    await waitFor(() => sink.requests.some((r) => r.body === 'poison-1'), 'the poison record at the sink');
+    const failedAt = performance.now();
+    await waitFor(() => sink.requests.some((r) => r.body === 'fine'), 'the next record of the partition', 30_000);
+    // kafkajs's default producer retries for ~30 s; the dead-letter producer's are short.
+    expect(performance.now() - failedAt).toBeLessThan(8000);
+    expect(res.dispatcher!.metrics.totals).toMatchObject({ skipped: 1, delivered: 1 });
+    expect(res.dispatcher!.logs().some((l) => l.msg.includes('dead letter') || l.msg.includes('dead-letter'))).toBe(true);
+  }, 45_000);
+
   it('skip (default) moves past a failing record; block holds the partition until the sink takes it, in order', async () => {
     const { topic, group } = await createTopic(1);
     let healthy = false;
