@@ -8,7 +8,7 @@ export { resolveConfig, type ResolvedConfig } from './config/resolve.js';
 export type { Ordering, Settings } from './config/settings.js';
 export { encodeCloudEvent, type CloudEventContext } from './dispatch/cloudevents.js';
 export type { DispatchListener, DispatchResult, Outcome } from './dispatch/outcome.js';
-export { ConfigError, DispatchError, EnvironmentError } from './errors.js';
+export { ConfigError, DispatchError, EnvironmentError, StartError } from './errors.js';
 export { createKafka } from './source/kafka-client.js';
 export { createLogger, type Logger } from './telemetry/logger.js';
 export { runCommandLine, type CommandLine } from './cli/command-line.js';

@@ -48,7 +48,10 @@ export interface RunningDispatcher {
   notReadyReason(): string | undefined;
   /** Records fetched and not yet finished (queued or in flight). */
   buffered(): number;
-  /** Stop fetching, let in-flight work finish within `graceMs`, commit, leave the group. */
+  /**
+   * Stop within `graceMs` (src/service/drain.ts): stop fetching, finish what started, abort what is
+   * still running at the end, commit the finished, leave the group, close.
+   */
   stop(graceMs?: number): Promise<StopResult>;
 }
 
