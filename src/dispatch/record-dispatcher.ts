@@ -56,6 +56,9 @@ export interface RecordDispatcherOptions {
   sinkWait?: (ms: number, signal: AbortSignal | undefined) => Promise<WaitEnd>;
 }
 
+/** The shortest wait between the rounds of `block`, whatever the backoff delay says. */
+export const BLOCK_MIN_DELAY_MS = 100;
+
 /** Knative sends at most this much of the last response body as knativeerrordata. */
 const ERROR_DATA_LIMIT = 1024;
 
@@ -89,7 +92,13 @@ export class RecordDispatcher {
       jitter: options.retryJitter ?? 0,
       maxRetryAfterMs: options.maxRetryAfterMs ?? Number.POSITIVE_INFINITY,
     };
-    this.blockRules = { ...this.rules, maxDelayMs: options.maxBackoffMs ?? Number.POSITIVE_INFINITY, retryFinal: true };
+    this.blockRules = {
+      ...this.rules,
+      // Retrying forever with BACKOFF_DELAY=0 would be a tight loop against a sink that is down.
+      baseMs: Math.max(options.backoffDelayMs, BLOCK_MIN_DELAY_MS),
+      maxDelayMs: options.maxBackoffMs ?? Number.POSITIVE_INFINITY,
+      retryFinal: true,
+    };
   }
 
   /** Resolves with the outcome, or undefined when a hard stop left the record unfinished. */

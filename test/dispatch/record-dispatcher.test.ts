@@ -3,7 +3,12 @@ import { DEFAULTS } from '../../src/config/options.js';
 import { encodeCloudEvent, type CloudEventContext } from '../../src/dispatch/cloudevents.js';
 import { encodeRaw } from '../../src/dispatch/encode.js';
 import type { AttemptFailure, AttemptReport, BlockedRound, DispatchListener, DispatchResult } from '../../src/dispatch/outcome.js';
-import { RecordDispatcher, type RecordDispatcherOptions, type RecordProducer } from '../../src/dispatch/record-dispatcher.js';
+import {
+  BLOCK_MIN_DELAY_MS,
+  RecordDispatcher,
+  type RecordDispatcherOptions,
+  type RecordProducer,
+} from '../../src/dispatch/record-dispatcher.js';
 import { DispatchError, RecordFormatError, SinkResponseError, SinkTransportError } from '../../src/errors.js';
 import type { KafkaRecord } from '../../src/source/record.js';
 import { FakeSender, type Script } from '../helpers/fake-sender.js';
@@ -929,6 +934,13 @@ describe('RecordDispatcher: failure policy block', () => {
     const h = setup([500], { retry: 1, failurePolicy: 'block', dls: [200] });
     expect(await run(h)).toMatchObject({ outcome: 'dead-lettered', attempts: 2 });
     expect(h.listener.blocked).toHaveLength(0);
+  });
+
+  it('BACKOFF_DELAY=0 is no tight loop: rounds wait at least BLOCK_MIN_DELAY_MS', async () => {
+    const h = setup([500, 500, 500, 200], { retry: 0, failurePolicy: 'block', backoffPolicy: 'fixed', backoffDelayMs: 0 });
+    expect(await run(h)).toMatchObject({ outcome: 'delivered', attempts: 4 });
+    expect(h.listener.blocked.map((b) => b.nextDelayMs)).toEqual([BLOCK_MIN_DELAY_MS, BLOCK_MIN_DELAY_MS, BLOCK_MIN_DELAY_MS]);
+    expect(gaps(h.sender.sinkCalls.map((c) => c.at))).toEqual([BLOCK_MIN_DELAY_MS, BLOCK_MIN_DELAY_MS, BLOCK_MIN_DELAY_MS]);
   });
 
   it('the default cap is 60 s', async () => {
