@@ -56,6 +56,8 @@ describe.each(['ordered', 'key', 'unordered'] as const)('SIGKILL mid-stream and 
       const sink = await startLedgerSink(ledger, () => ({ kind: 'ok', delayMs: 1 + Math.floor(random() * 6) }));
       const members: DispatcherProcess[] = [];
       const kills: number[] = [];
+      // The figures are recorded even when a wait fails, then the failure is rethrown.
+      let failure: unknown;
       try {
         await ledger.produce(producer, RECORDS, (e) => ({ value: `{"id":"${e.id}","pad":"${'x'.repeat(100)}"}` }));
         members.push(await processes.start('first', env(topic, group, sink.url, ordering)));
@@ -67,6 +69,8 @@ describe.each(['ordered', 'key', 'unordered'] as const)('SIGKILL mid-stream and 
           ledger.faultEnded();
         }
         await waitFor(() => ledger.complete(), 'every record delivered after the restarts', sized(90_000, 240_000));
+      } catch (error) {
+        failure = error;
       } finally {
         await members.at(-1)?.terminate(30_000);
         await sink.close();
@@ -77,6 +81,7 @@ describe.each(['ordered', 'key', 'unordered'] as const)('SIGKILL mid-stream and 
         peakRssMiB: Math.max(...members.map((m) => m.rss.peakMiB)),
         notes: `${kills.length} kill(s)`,
       });
+      if (failure) throw failure;
 
       expect(ledger.lost(), 'records never delivered').toEqual([]);
       expect(ledger.foreign, 'requests for records never produced').toEqual([]);
