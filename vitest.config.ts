@@ -11,7 +11,8 @@ export default defineConfig({
     hookTimeout: 180_000,
     pool: 'forks',
     maxWorkers: 2,
-    reporters: ['default'],
+    // The fault suite's figures table (test/e2e/faults), printed when fault cases ran.
+    reporters: ['default', './test/helpers/faults-reporter.ts'],
     coverage: {
       provider: 'v8',
       include: ['src/**/*.ts'],

@@ -41,7 +41,6 @@ async function loadedRun(signal: NodeJS.Signals) {
   );
   const first = startCli(['run'], dispatcherEnv(topic, group, sink.url));
   await waitFor(() => sink.requests.length >= RECORDS / 3, 'a third of the load', 60_000);
-  const stoppedAt = Date.now();
   first.child.kill(signal);
   const code = await first.exited;
   const beforeRestart = sink.requests.length;
@@ -51,9 +50,10 @@ async function loadedRun(signal: NodeJS.Signals) {
   second.child.kill('SIGTERM');
   expect(await second.exited).toBe(0);
   await sink.close();
-  return { code, stoppedAt, beforeRestart, requests: sink.requests, stderr: first.stderr() + first.stdout() };
+  return { code, beforeRestart, requests: sink.requests, stderr: first.stderr() + first.stdout() };
 }
 
+// SIGKILL under load, in each ordering mode, is in the fault suite: test/e2e/faults/sigkill.test.ts.
 describe('shutdown under load (the CLI as a process, real broker)', () => {
   it('SIGTERM drains in-flight requests, commits and exits 0: after a restart nothing is lost and nothing repeated', async () => {
     const run = await loadedRun('SIGTERM');
@@ -62,19 +62,5 @@ describe('shutdown under load (the CLI as a process, real broker)', () => {
     const bodies = run.requests.map((r) => r.body);
     expect(new Set(bodies).size).toBe(RECORDS);
     expect(bodies.length - RECORDS).toBe(0);
-  }, 180_000);
-
-  it('SIGKILL loses nothing either: every record arrives at least once after a restart, duplicates bounded by the last commit window', async () => {
-    const run = await loadedRun('SIGKILL');
-    expect(run.code).not.toBe(0);
-    const bodies = run.requests.map((r) => r.body);
-    expect(new Set(bodies).size).toBe(RECORDS);
-    const duplicates = bodies.length - RECORDS;
-    // What can repeat: records finished since the last commit (at most one commit interval, plus
-    // one commit round trip) and those in flight at the kill.
-    const sinceLastCommit = run.requests.filter(
-      (r) => r.n <= run.beforeRestart && r.receivedAt >= run.stoppedAt - COMMIT_INTERVAL_MS - 250,
-    ).length;
-    expect(duplicates).toBeLessThanOrEqual(sinceLastCommit + MAX_IN_FLIGHT);
   }, 180_000);
 });
