@@ -338,7 +338,7 @@ export function percentEncode(value: string): string {
 }
 
 /** content-type is not percent-encoded: drop control and non-ASCII characters (keep tab), trim. */
-function sanitizeContentType(value: string): string {
+export function sanitizeContentType(value: string): string {
   return value.replace(/[^\t\x20-\x7e]/g, '').trim();
 }
 
