@@ -83,7 +83,12 @@ export class KafkaSource {
       const next = Object.entries(payload.memberAssignment).map(([topic, partitions]) => ({ topic, partitions: [...partitions] }));
       const revoked = difference(this.assignment, next);
       this.assignment = next;
-      for (const tp of revoked) for (const p of tp.partitions) this.paused.delete(partitionId(tp.topic, p));
+      // kafkajs keeps a partition's pause across assignments: a revoked partition paused here would
+      // stay paused for good if it came back later, with nobody left to resume it.
+      const unpause = revoked
+        .map((tp) => ({ topic: tp.topic, partitions: tp.partitions.filter((p) => this.paused.delete(partitionId(tp.topic, p))) }))
+        .filter((tp) => tp.partitions.length > 0);
+      if (unpause.length > 0 && !this.stopping) this.consumer.resume(unpause);
       handlers.onAssignment?.(next, revoked);
     });
     this.consumer.on(events.CRASH, ({ payload }) => handlers.onCrash?.(payload.error, payload.restart));

@@ -13,7 +13,8 @@ import { waitFor } from '../../helpers/wait-for.js';
 
 const PARTITIONS = 3;
 const RETRY_COUNT = 2;
-const REQUEST_TIMEOUT_S = 0.3;
+// Long enough that a loaded CI machine answers every accepted request within it; hangs still time out.
+const REQUEST_TIMEOUT_S = 1;
 
 const processes = useDispatcherProcesses();
 let producer: Producer | undefined;
@@ -90,7 +91,8 @@ describe('a flaky sink (503s, hangs past the request timeout, connection resets)
           'records given up although the sink took them',
         ).toEqual([]);
         // Given up only after the retries: the first attempt and RETRY_COUNT more reached the sink.
-        expect([...ledger.givenUp].filter((id) => sink.attempts.get(id) !== RETRY_COUNT + 1)).toEqual([]);
+        // (More than that when the sink circuit probed it: probes do not count as retries.)
+        expect([...ledger.givenUp].filter((id) => (sink.attempts.get(id) ?? 0) < RETRY_COUNT + 1)).toEqual([]);
         expect(ledger.duplicates(), 'records the sink took twice').toBe(0);
         expect(ledger.orderViolations({ by: 'key' })).toEqual([]);
       } finally {
