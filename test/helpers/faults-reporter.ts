@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Reporter } from 'vitest/node';
 import { FIGURES_DIR, type Figures } from './ledger.js';
@@ -6,17 +6,20 @@ import { FIGURES_DIR, type Figures } from './ledger.js';
 /**
  * Prints the fault suite's figures (test/e2e/faults: each case writes build/faults/<case>.json
  * through its ledger) as one table at the end of the run, and keeps it in build/faults/figures.md.
- * Silent when no fault case ran.
+ * Only figures written during this run count (another run's files are left alone); silent when no
+ * fault case ran.
  */
 export default class FaultsReporter implements Reporter {
+  private startedAt = Date.now();
+
   onInit(): void {
-    rmSync(FIGURES_DIR, { recursive: true, force: true });
+    this.startedAt = Date.now();
   }
 
   onTestRunEnd(): void {
     let files: string[];
     try {
-      files = readdirSync(FIGURES_DIR).filter((f) => f.endsWith('.json'));
+      files = readdirSync(FIGURES_DIR).filter((f) => f.endsWith('.json') && statSync(join(FIGURES_DIR, f)).mtimeMs >= this.startedAt);
     } catch {
       return;
     }

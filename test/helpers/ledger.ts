@@ -258,6 +258,20 @@ export class Ledger {
     return this.lost().length === 0;
   }
 
+  /**
+   * True once every record is delivered or given up, or once nothing has been delivered for
+   * `quietMs` while some are missing: a wait that ends on this reports lost records at once
+   * instead of running into its timeout.
+   */
+  settledOrStalled(quietMs: number): boolean {
+    if (this.complete()) return true;
+    let last = this.started;
+    for (let i = this.arrivals.length - 1; i >= 0 && i >= this.arrivals.length - 200; i--) {
+      last = Math.max(last, this.arrivals[i]!.acceptedAt ?? 0);
+    }
+    return Date.now() - last > quietMs;
+  }
+
   /** Deliveries (2xx) that arrived in [from, to]. */
   deliveredBetween(from: number, to: number): number {
     return this.arrivals.filter((a) => a.acceptedAt !== undefined && a.receivedAt >= from && a.receivedAt <= to).length;

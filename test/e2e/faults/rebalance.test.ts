@@ -82,7 +82,8 @@ describe('instances joining and leaving under load (ordered)', () => {
         }
         producing = false;
         await load;
-        await waitFor(() => ledger.complete(), 'every record delivered', 90_000);
+        // Every record, or a stall of 15 s with one member owning every partition: lost, not late.
+        await waitFor(() => ledger.settledOrStalled(15_000), 'every record delivered', 90_000);
       } finally {
         producing = false;
         await load.catch(() => {});
