@@ -19,13 +19,24 @@ export interface ConfigIssue {
   message: string;
 }
 
-/** Invalid configuration: all problems at once, each naming its field. The CLI exits 2. */
+/**
+ * Invalid configuration: all problems at once, each naming its field. The CLI exits 2. Each path and
+ * message is cut at ISSUE_TEXT_LIMIT characters: the messages quote values cut short already, so this
+ * only stops an echo the messages did not foresee from filling a terminal or a log.
+ */
 export class ConfigError extends DispatchError {
   readonly issues: ConfigIssue[];
   constructor(issues: ConfigIssue[]) {
-    super('KD_CONFIG_INVALID', `invalid configuration:\n${issues.map((i) => `  - ${i.path}: ${i.message}`).join('\n')}`);
-    this.issues = issues;
+    const bounded = issues.map((i) => ({ path: cutShort(i.path), message: cutShort(i.message) }));
+    super('KD_CONFIG_INVALID', `invalid configuration:\n${bounded.map((i) => `  - ${i.path}: ${i.message}`).join('\n')}`);
+    this.issues = bounded;
   }
+}
+
+const ISSUE_TEXT_LIMIT = 1000;
+
+function cutShort(text: string): string {
+  return text.length <= ISSUE_TEXT_LIMIT ? text : `${text.slice(0, ISSUE_TEXT_LIMIT)}… (${text.length} characters)`;
 }
 
 /** The sink answered with a status that is not a success. */

@@ -13,8 +13,8 @@ import {
 import { loadConfigOrExit } from './load-config.js';
 
 /** `kafka-dispatch validate [--kafkasource FILE] [--json] [flags]`: check and print the resolved configuration. */
-export async function validateCommand(argv: string[]): Promise<number> {
-  const loaded = loadConfigOrExit('validate', argv, { json: { type: 'boolean' } });
+export async function validateCommand(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const loaded = loadConfigOrExit('validate', argv, { json: { type: 'boolean' } }, env);
   if ('exitCode' in loaded) return loaded.exitCode;
   const { settings, origins, warnings } = loaded.config;
   for (const warning of warnings) process.stderr.write(`warning: ${warning}\n`);

@@ -34,3 +34,17 @@ export function parseSeconds(text: string): number | undefined {
 export function formatIsoDuration(ms: number): string {
   return `PT${Number((ms / 1000).toFixed(3))}S`;
 }
+
+/** A duration limit as a message states it, in both ways a user writes durations: `24 h (86400 s)`. */
+export function formatDurationLimit(ms: number): string {
+  const seconds = ms / 1000;
+  const [size, unit] =
+    ms % 86_400_000 === 0 && ms >= 2 * 86_400_000
+      ? [ms / 86_400_000, 'days']
+      : ms % 3_600_000 === 0
+        ? [ms / 3_600_000, 'h']
+        : ms % 60_000 === 0
+          ? [ms / 60_000, 'min']
+          : [seconds, 's'];
+  return unit === 's' ? `${seconds} s` : `${size} ${unit} (${seconds} s)`;
+}

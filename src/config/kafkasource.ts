@@ -1,10 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseAllDocuments } from 'yaml';
+import { isScalar, parseAllDocuments, visit, type Document } from 'yaml';
 import { z } from 'zod';
 import { parseIsoDuration, parseSeconds } from './duration.js';
 import { emptyLayer, setValue, setValues, type ConfigLayer } from './layer.js';
-import { fromText, parseText, stringValues, type TextSchema } from './parsers.js';
+import { quote } from './echo.js';
+import { extensionValues, fromText, kindOf, parseText, type TextSchema } from './parsers.js';
+import { formatBytes, readBoundedFile } from './read-bounded.js';
+import { yamlShapeProblem } from './yaml-shape.js';
 import { ANNOTATABLE, BACKOFF_POLICY, ORDERING, OWN_ANNOTATION_PREFIX, SCHEMA, optionFor } from './schema.js';
 
 /**
@@ -105,7 +108,20 @@ const manifestSchema = z.object({
         .loose()
         .optional(),
       ceOverrides: z
-        .object({ extensions: z.record(z.string(), z.unknown()).transform(stringValues).pipe(SCHEMA.ceExtensions.value).optional() })
+        .object({
+          extensions: z
+            .record(z.string(), z.unknown(), { error: (issue) => `must be an object of strings, got ${kindOf(issue.input)}` })
+            .transform((extensions, ctx) => {
+              try {
+                return extensionValues(extensions);
+              } catch (error) {
+                ctx.addIssue({ code: 'custom', message: (error as Error).message });
+                return z.NEVER;
+              }
+            })
+            .pipe(SCHEMA.ceExtensions.value)
+            .optional(),
+        })
         .loose()
         .optional(),
       sink: z
@@ -135,38 +151,50 @@ function fromZodPath(path: PropertyKey[]): string {
   let out = '';
   for (const part of path) {
     if (typeof part === 'number') out += `[${part}]`;
-    else if (/^[A-Za-z_$][\w$]*$/.test(String(part))) out += `${out ? '.' : ''}${String(part)}`;
-    else out += `["${String(part)}"]`;
+    else if (/^[A-Za-z_$][\w$]{0,99}$/.test(String(part))) out += `${out ? '.' : ''}${String(part)}`;
+    else out += `[${quote(String(part))}]`;
   }
   return out || '(root)';
 }
 
+/**
+ * The largest manifest read. Kubernetes keeps no object above about 1.5 MiB (etcd's request limit),
+ * so a bigger file is no KafkaSource; and the YAML parser's time grows faster than the size (4 MB
+ * kept `validate` busy for minutes).
+ */
+export const MANIFEST_MAX_BYTES = 1.5 * 1024 * 1024;
+const TOO_LARGE_HINT = ' for a manifest (Kubernetes keeps no object above about 1.5 MiB)';
+
 export function readKafkaSourceFile(file: string, secrets?: SecretLookup): ConfigLayer {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
+  const read = readBoundedFile(file, MANIFEST_MAX_BYTES);
+  if ('error' in read) {
     const layer = emptyLayer(`kafkasource ${file}`);
-    layer.issues.push({ path: '--kafkasource', message: `cannot read ${file}: ${(error as Error).message}` });
+    const hint = read.error.endsWith('allowed') ? TOO_LARGE_HINT : '';
+    layer.issues.push({ path: '--kafkasource', message: `cannot read ${quote(file)}: ${read.error}${hint}` });
     return layer;
   }
-  return parseKafkaSource(text, file, secrets);
+  return parseKafkaSource(read.text, file, secrets);
 }
 
 const DEFAULT_SECRETS: SecretLookup = { secretsDir: '/var/run/secrets/kafka-dispatch', env: {} };
 
 export function parseKafkaSource(text: string, file = 'manifest', secrets: SecretLookup = DEFAULT_SECRETS): ConfigLayer {
   const layer = emptyLayer(`kafkasource ${file}`);
-  const docs = parseAllDocuments(text);
-  const list = Array.isArray(docs) ? docs : [docs];
-  const broken = list.find((d) => d.errors.length > 0);
-  if (broken) {
-    layer.issues.push({ path: file, message: `not valid YAML: ${broken.errors[0]!.message.split('\n')[0]}` });
+  const bytes = Buffer.byteLength(text);
+  if (bytes > MANIFEST_MAX_BYTES) {
+    layer.issues.push({
+      path: file,
+      message: `is ${formatBytes(bytes)}, more than the ${formatBytes(MANIFEST_MAX_BYTES)} allowed${TOO_LARGE_HINT}`,
+    });
     return layer;
   }
-  const objects = list.map((d) => d.toJS() as unknown).filter((o) => o !== null && o !== undefined);
-  // A file may carry several manifests (a ConfigMap of them, a kustomize output); take the KafkaSource.
-  const raw = objects.find((o) => (o as { kind?: unknown }).kind === 'KafkaSource') ?? objects[0];
+  const found = findKafkaSource(text);
+  if ('error' in found) {
+    layer.issues.push({ path: file, message: found.error });
+    return layer;
+  }
+  if (found.ignored.length > 0) layer.warnings.push(`${file}: only the KafkaSource is read; ignored ${found.ignored.join(', ')}`);
+  const raw = found.manifest;
   const parsed = manifestSchema.safeParse(raw);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) layer.issues.push({ path: fromZodPath(issue.path), message: issue.message });
@@ -184,6 +212,74 @@ export function parseKafkaSource(text: string, file = 'manifest', secrets: Secre
   }
   applyManifest(parsed.data, layer, secrets);
   return layer;
+}
+
+/**
+ * The one KafkaSource of a file. A file may carry other objects beside it (a kustomize output, the
+ * Deployment next to it): they are ignored, by name, with a warning. Two KafkaSources are refused, as
+ * either could be meant; a file of several documents and no KafkaSource too.
+ */
+function findKafkaSource(text: string): { manifest: unknown; ignored: string[] } | { error: string } {
+  const shape = yamlShapeProblem(text);
+  if (shape !== undefined) return { error: shape };
+  // yaml's own check of duplicate keys compares every pair of a map's keys (21 s for a map of 45,000):
+  // duplicateKey does it in one pass instead.
+  const docs = parseAllDocuments(text, { uniqueKeys: false });
+  const list = Array.isArray(docs) ? docs : [docs];
+  const broken = list.find((d) => d.errors.length > 0);
+  if (broken) return { error: `not valid YAML: ${broken.errors[0]!.message.split('\n')[0]}` };
+  for (const [i, doc] of list.entries()) {
+    const duplicate = duplicateKey(doc);
+    if (duplicate !== undefined)
+      return { error: `not valid YAML: document ${i + 1}: the key ${quote(duplicate)} appears twice in one map` };
+  }
+  const objects: Array<{ document: number; value: unknown }> = [];
+  for (const [i, doc] of list.entries()) {
+    let value: unknown;
+    try {
+      value = doc.toJS();
+    } catch (error) {
+      // yaml refuses an alias explosion (a billion laughs) here, not while parsing.
+      return { error: `not valid YAML: document ${i + 1}: ${(error as Error).message}` };
+    }
+    if (value !== null && value !== undefined) objects.push({ document: i + 1, value });
+  }
+  const sources = objects.filter((o) => (o.value as { kind?: unknown }).kind === 'KafkaSource');
+  if (sources.length > 1) {
+    return { error: `holds ${sources.length} KafkaSources (${sources.map(describeDocument).join(', ')}): give one KafkaSource per file` };
+  }
+  if (sources.length === 0 && objects.length > 1) {
+    return { error: `holds no KafkaSource among its ${objects.length} documents: ${objects.map(describeDocument).join(', ')}` };
+  }
+  const manifest = sources[0] ?? objects[0];
+  return { manifest: manifest?.value, ignored: objects.filter((o) => o !== manifest).map(describeDocument) };
+}
+
+/** A key that appears twice in one of the document's maps (YAML forbids it), or undefined. */
+function duplicateKey(doc: Document): string | undefined {
+  let duplicate: string | undefined;
+  visit(doc, {
+    Map(_, map) {
+      const seen = new Set<string>();
+      for (const pair of map.items) {
+        const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
+        if (seen.has(key)) {
+          duplicate = key;
+          return visit.BREAK;
+        }
+        seen.add(key);
+      }
+      return undefined;
+    },
+  });
+  return duplicate;
+}
+
+/** `document 2 (ConfigMap "other")`. */
+function describeDocument({ document, value }: { document: number; value: unknown }): string {
+  const { kind, metadata } = value as { kind?: unknown; metadata?: { name?: unknown } };
+  const what = typeof kind === 'string' ? quote(kind).slice(1, -1) : kindOf(value);
+  return `document ${document} (${what}${typeof metadata?.name === 'string' ? ` ${quote(metadata.name)}` : ''})`;
 }
 
 /** A secretKeyRef's value: the mounted file, else the environment variable; undefined when neither. */
@@ -251,7 +347,7 @@ function applyManifest(m: KafkaSourceManifest, layer: ConfigLayer, secrets: Secr
   applyAskAnnotations(annotations, delivery, layer);
 }
 
-const annotationPath = (name: string) => `metadata.annotations["${name}"]`;
+const annotationPath = (name: string) => `metadata.annotations[${quote(name)}]`;
 
 /** The text of the annotations that are not options of their own, made from the settings' value schemas. */
 const DELIVERY_ORDER = fromText(ORDERING.exclude(['key']), (text) => text, {
@@ -261,15 +357,14 @@ const DELIVERY_ORDER = fromText(ORDERING.exclude(['key']), (text) => text, {
 });
 const ASK_TEXT = {
   domain: optionFor('sinkHost').text,
+  // Out of range, the setting's own message: "must be at most 24 h (86400 s)".
   reqTimeout: fromText(SCHEMA.requestTimeoutMs.value, parseSeconds, {
     metavar: 'SECONDS',
     expected: 'must be a number of seconds above 0 (decimals allowed)',
-    oneMessage: true,
   }),
   retryInterval: fromText(SCHEMA.backoffDelayMs.value, parseSeconds, {
     metavar: 'SECONDS',
     expected: 'must be a number of seconds (decimals allowed)',
-    oneMessage: true,
   }),
   retryCount: fromText(SCHEMA.retry.value, (text) => (/^\d+$/.test(text.trim()) ? Number(text.trim()) : undefined), {
     metavar: 'N',

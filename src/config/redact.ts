@@ -36,3 +36,30 @@ export function redactUrl(text: string): string {
   if (maskSecretQueryParams(url, REDACTED)) url.search = url.searchParams.toString();
   return url.href;
 }
+
+/**
+ * Any text fit to echo in a message: a URL as `redactUrl` masks it, but unchanged when it has nothing
+ * to mask (an echo quotes what the user wrote, not its normal form); text that is no URL at all (an
+ * invalid sink URI such as `http://user:pw@bad host`) with everything up to its last `@` and the values
+ * of secret-looking query parameters masked, as no parser can say where its credentials end.
+ */
+export function redactCredentials(text: string): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(text);
+  } catch {
+    url = undefined;
+  }
+  if (url) return url.username || url.password || hasSecretQueryParam(url) ? redactUrl(text) : text;
+  return text
+    .replace(/^([a-z][a-z0-9+.-]*:\/\/)?\S*@/i, `$1${REDACTED}:${REDACTED}@`)
+    .replace(/\s([a-z][a-z0-9+.-]*:\/\/)?\S*@/gi, ` $1${REDACTED}:${REDACTED}@`)
+    .replace(/([?&;])([^=&#\s]+)=([^&#\s]*)/g, (whole, separator: string, name: string) =>
+      SECRET_QUERY_PARAM.test(name) ? `${separator}${name}=${REDACTED}` : whole,
+    );
+}
+
+function hasSecretQueryParam(url: URL): boolean {
+  for (const name of url.searchParams.keys()) if (SECRET_QUERY_PARAM.test(name)) return true;
+  return false;
+}

@@ -1,6 +1,8 @@
 import { z } from 'zod';
+import { formatDurationLimit } from './duration.js';
 import {
   boolText,
+  brokerList,
   ceOverridesText,
   choice,
   choiceText,
@@ -9,7 +11,8 @@ import {
   fileText,
   httpUrl,
   int,
-  list,
+  intText,
+  maxMillisOf,
   listText,
   metavarOf,
   millis,
@@ -18,7 +21,9 @@ import {
   numberText,
   parseText,
   pemText,
+  secretText,
   stringText,
+  topicList,
   topicName,
   urlText,
   type TextFactory,
@@ -105,13 +110,19 @@ export type FailurePolicy = z.output<typeof FAILURE_POLICY>;
 export type NullKeys = z.output<typeof NULL_KEYS>;
 export type SaslMechanism = z.output<typeof SASL_MECHANISM>;
 
-const ms = millis();
-const positiveMs = millis({ positive: true });
+/**
+ * Duration limits. None may pass what a timer can wait (TIMER_MAX_MS, about 24.8 days); each is
+ * tighter where a longer value can only be a slip: a day for a request or a wait between attempts,
+ * an hour for the group's and the process's own rhythms, a minute for a fetch's long poll.
+ */
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
 const pem = z.string();
 
 export const SCHEMA = {
   brokers: setting({
-    value: list('broker'),
+    value: brokerList,
     required: true,
     options: [
       {
@@ -124,7 +135,7 @@ export const SCHEMA = {
     ],
   }),
   topics: setting({
-    value: list('topic'),
+    value: topicList,
     required: true,
     options: [
       {
@@ -209,7 +220,7 @@ export const SCHEMA = {
   }),
   /** Per attempt. */
   requestTimeoutMs: setting({
-    value: positiveMs,
+    value: millis({ positive: true, max: DAY }),
     default: 600_000,
     unit: 'ms',
     note: 'Knative',
@@ -232,7 +243,7 @@ export const SCHEMA = {
       {
         env: ['RETRY_COUNT'],
         flag: 'retry-count',
-        text: numberText,
+        text: intText,
         kafkaSource: 'spec.delivery.retry, annotation k8s.aliyun.com/retry-count',
         description: 'Retries after the first attempt.',
       },
@@ -253,7 +264,7 @@ export const SCHEMA = {
     ],
   }),
   backoffDelayMs: setting({
-    value: ms,
+    value: millis({ max: DAY }),
     default: 300,
     unit: 'ms',
     note: 'Knative',
@@ -298,7 +309,7 @@ export const SCHEMA = {
       {
         env: ['MAX_IN_FLIGHT'],
         flag: 'max-in-flight',
-        text: numberText,
+        text: intText,
         annotation: true,
         description: 'Requests in flight across all partitions; fetching pauses while reached.',
       },
@@ -312,14 +323,14 @@ export const SCHEMA = {
       {
         env: ['MAX_IN_FLIGHT_PER_PARTITION'],
         flag: 'max-in-flight-per-partition',
-        text: numberText,
+        text: intText,
         annotation: true,
         description: 'Requests in flight within one partition (unordered and key modes).',
       },
     ],
   }),
   commitIntervalMs: setting({
-    value: positiveMs,
+    value: millis({ positive: true, max: HOUR }),
     default: 5000,
     unit: 'ms',
     note: 'Knative',
@@ -334,7 +345,7 @@ export const SCHEMA = {
   }),
   /** A member silent this long is dropped from the group and its partitions reassigned. */
   sessionTimeoutMs: setting({
-    value: positiveMs,
+    value: millis({ positive: true, max: HOUR }),
     default: 30_000,
     unit: 'ms',
     options: [
@@ -348,7 +359,7 @@ export const SCHEMA = {
     ],
   }),
   shutdownGraceMs: setting({
-    value: ms,
+    value: millis({ max: HOUR }),
     default: 30_000,
     unit: 'ms',
     options: [
@@ -369,7 +380,7 @@ export const SCHEMA = {
       {
         env: ['METRICS_PORT'],
         flag: 'metrics-port',
-        text: numberText,
+        text: intText,
         metavar: 'PORT',
         description: 'Port of /metrics, /healthz and /readyz; 0 turns the server off.',
       },
@@ -377,7 +388,7 @@ export const SCHEMA = {
   }),
   /** How often the group's lag is read from the brokers for every partition of its topics. */
   lagIntervalMs: setting({
-    value: positiveMs,
+    value: millis({ positive: true, max: HOUR }),
     default: 5000,
     unit: 'ms',
     options: [
@@ -522,7 +533,7 @@ export const SCHEMA = {
   }),
   /** Records older than this are dead-lettered instead of retried; 0 = no limit. */
   maxRecordAgeMs: setting({
-    value: ms,
+    value: millis({ max: 24 * DAY }),
     default: 0,
     unit: 'ms',
     zero: 'no limit',
@@ -538,7 +549,7 @@ export const SCHEMA = {
   }),
   /** Cap on the wait a Retry-After header can ask for. */
   maxRetryAfterMs: setting({
-    value: ms,
+    value: millis({ max: DAY }),
     default: 60_000,
     unit: 'ms',
     options: [
@@ -567,7 +578,7 @@ export const SCHEMA = {
   }),
   /** Cap on the wait between attempts under the `block` policy. */
   maxBackoffMs: setting({
-    value: positiveMs,
+    value: millis({ positive: true, max: DAY }),
     default: 60_000,
     unit: 'ms',
     options: [
@@ -618,7 +629,7 @@ export const SCHEMA = {
       {
         env: ['MAX_BUFFERED_RECORDS'],
         flag: 'max-buffered-records',
-        text: numberText,
+        text: intText,
         annotation: true,
         description:
           'Records fetched ahead of dispatch; past it fetching pauses (and resumes below half of it), so memory stays bounded whatever the lag.',
@@ -634,7 +645,7 @@ export const SCHEMA = {
       {
         env: ['FETCH_MAX_BYTES_PER_PARTITION'],
         flag: 'fetch-max-bytes-per-partition',
-        text: numberText,
+        text: intText,
         metavar: 'BYTES',
         annotation: true,
         description:
@@ -644,7 +655,7 @@ export const SCHEMA = {
   }),
   /** Longest a fetch waits for new data: bounds the delay after fetching resumes. */
   fetchMaxWaitMs: setting({
-    value: positiveMs,
+    value: millis({ positive: true, max: MINUTE }),
     default: 100,
     unit: 'ms',
     options: [
@@ -695,7 +706,7 @@ export const SCHEMA = {
       {
         env: ['KAFKA_SASL_PASSWORD'],
         flag: 'sasl-password',
-        text: stringText,
+        text: secretText,
         metavar: 'PASSWORD',
         kafkaSource: 'spec.net.sasl.password',
         description: 'SASL password (never printed or logged).',
@@ -876,7 +887,7 @@ export const OPTIONS: readonly OptionSpec[] = SETTING_KEYS.flatMap((key) =>
       flag: option.flag,
       kafkaSource: [option.kafkaSource, own].filter(Boolean).join(', ') || undefined,
       annotation: option.annotation === true,
-      description: option.description,
+      description: withLimit(option.description, def(key).value),
       text,
       metavar: option.metavar ?? metavarOf(text),
       parse: (input) => parseText(text, input),
@@ -885,6 +896,12 @@ export const OPTIONS: readonly OptionSpec[] = SETTING_KEYS.flatMap((key) =>
     };
   }),
 );
+
+/** A duration's description ends with its limit, so the README and `--help` state the one the schema checks. */
+function withLimit(description: string, value: z.ZodType): string {
+  const max = maxMillisOf(value);
+  return max === undefined ? description : `${description} At most ${formatDurationLimit(max)}.`;
+}
 
 /** A setting's first (main) option, or the one with that flag. */
 export function optionFor<K extends SettingKey>(key: K, flag?: string): OptionSpec<K> {

@@ -4,6 +4,18 @@
  * which tests' fake timers drive (node:timers/promises is not faked).
  */
 
+/**
+ * The longest delay a Node timer keeps: a longer one (or Infinity) fires after 1 ms, with a
+ * TimeoutOverflowWarning. Every delay here is clamped to it, so a huge computed wait (an exponential
+ * backoff after many retries) is a wait of about 24.8 days, never an immediate retry.
+ */
+export const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
+
+/** `ms` as setTimeout can keep it: 0 for a past deadline or NaN, at most MAX_TIMER_DELAY_MS. */
+export function timerDelay(ms: number): number {
+  return ms > 0 ? Math.min(ms, MAX_TIMER_DELAY_MS) : 0;
+}
+
 /** What `withTimeout` rejects with when the time is up. */
 export class TimeoutError extends Error {
   constructor(message: string) {
@@ -19,7 +31,7 @@ export class TimeoutError extends Error {
 export function withTimeout<T>(promise: Promise<T>, ms: number, message = `timed out after ${ms} ms`): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new TimeoutError(message)), Math.max(0, ms));
+    timer = setTimeout(() => reject(new TimeoutError(message)), timerDelay(ms));
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
@@ -28,7 +40,7 @@ export function withTimeout<T>(promise: Promise<T>, ms: number, message = `timed
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal?.aborted) return resolve();
-    const timer = setTimeout(done, ms);
+    const timer = setTimeout(done, timerDelay(ms));
     function done() {
       clearTimeout(timer);
       signal?.removeEventListener('abort', done);

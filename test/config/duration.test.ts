@@ -1,9 +1,9 @@
 import { describe, it, expect } from 'vitest';
 import { formatIsoDuration, parseIsoDuration, parseSeconds } from '../../src/config/duration.js';
-import { durationText, millis, parseText } from '../../src/config/parsers.js';
+import { TIMER_MAX_MS, durationText, millis, parseText } from '../../src/config/parsers.js';
 
 /** The text parser every duration option is made with. */
-const duration = (text: string) => parseText(durationText(millis()), text);
+const duration = (text: string) => parseText(durationText(millis({ max: TIMER_MAX_MS })), text);
 
 const ISO_VALID: ReadonlyArray<[text: string, ms: number]> = [
   ['PT0.3S', 300],

@@ -126,14 +126,14 @@ describe('the configuration schema', () => {
 
     it.each([
       ['max-in-flight', '0', 'must be an integer from 1 to 100000, got "0"'],
-      ['max-in-flight', 'many', 'must be an integer from 1 to 100000, got "many"'],
+      ['max-in-flight', 'many', 'must be an integer from 1 to 100000, in decimal digits, got "many"'],
       ['request-timeout', '0', 'must be greater than 0, got "0"'],
       ['request-timeout', 'soon', 'must be seconds (e.g. 2 or 0.5) or an ISO-8601 duration (e.g. PT0.5S), got "soon"'],
       ['ordering', 'chaos', 'must be one of ordered, unordered, key, got "chaos"'],
       ['sink', 'ftp://x', 'must be an http or https URL, got "ftp://x"'],
       ['sink', 'not a url', 'must be an absolute http(s) URL, got "not a url"'],
       ['retry-jitter', '2', 'must be a number from 0 to 1, got "2"'],
-      ['dead-letter-topic', 'a/b', 'must be a Kafka topic name ([a-zA-Z0-9._-], at most 249), got "a/b"'],
+      ['dead-letter-topic', 'a/b', 'must be a Kafka topic name (1 to 249 of a-z A-Z 0-9 . _ -, and not "." or ".."), got "a/b"'],
       ['ce-overrides', '{"extensions":{"Team":"x"}}', 'extension name "Team" must be 1-20 lower-case letters or digits (CloudEvents)'],
       ['sink-ca-certs', 'not pem', 'must hold PEM certificates (-----BEGIN CERTIFICATE-----)'],
       ['kafka-tls-ca-file', '/nonexistent/ca.pem', 'cannot read file "/nonexistent/ca.pem": ENOENT'],
