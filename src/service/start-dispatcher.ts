@@ -279,10 +279,7 @@ function createSender(settings: Settings, logger: Logger): HttpSender {
  * A connected kafkajs producer as the RecordProducer of the dead-letter and reply topics. Its
  * retries are short: a record waiting for its dead letter holds its partition.
  */
-async function connectProducer(
-  kafka: Kafka,
-  opened: Array<() => Promise<unknown>>,
-): Promise<RecordProducer & { disconnect(): Promise<void> }> {
+async function connectProducer(kafka: Kafka, opened: Array<() => Promise<unknown>>): Promise<RecordProducer> {
   const producer = kafka.producer({
     allowAutoTopicCreation: false,
     idempotent: false,
@@ -294,6 +291,5 @@ async function connectProducer(
     send: async (topic, message) => {
       await producer.send({ topic, messages: [message] });
     },
-    disconnect: () => producer.disconnect(),
   };
 }
