@@ -81,7 +81,13 @@ describe('SinkRecovery: the sink circuit', () => {
 });
 
 describe('RecordDispatcher with the sink circuit: delivery resumes within a probe interval of the sink coming back', () => {
-  function dispatcherAgainst(sender: FakeSender, recovery: SinkRecovery | undefined, finished: DispatchResult[]) {
+  /** A sink answering 503 until `upAt`, then 200. */
+  const sinkBackAt = (upAt: number) =>
+    new FakeSender([
+      () => (Date.now() < upAt ? { status: 503, headers: {}, body: Buffer.alloc(0) } : { status: 200, headers: {}, body: Buffer.alloc(0) }),
+    ]);
+
+  function dispatcherAgainst(sender: FakeSender, recovery: SinkRecovery | undefined, finished: DispatchResult[], signal?: AbortSignal) {
     return new RecordDispatcher({
       sender,
       encode: encodeRaw,
@@ -95,14 +101,13 @@ describe('RecordDispatcher with the sink circuit: delivery resumes within a prob
         ...(recovery ? { onAttempt: (r, a) => recovery.onAttempt(r, a) } : {}),
       },
       ...(recovery ? { sinkWait: (ms: number, signal: AbortSignal | undefined) => recovery.wait(ms, signal) } : {}),
+      ...(signal ? { signal } : {}),
     });
   }
 
   it('a record failing from 0 to 2 s (its retries at 0.6, 1.8 and 4.2 s) is delivered within a probe interval of the sink answering again', async () => {
     const upAt = Date.now() + 2000;
-    const sender = new FakeSender([
-      () => (Date.now() < upAt ? { status: 503, headers: {}, body: Buffer.alloc(0) } : { status: 200, headers: {}, body: Buffer.alloc(0) }),
-    ]);
+    const sender = sinkBackAt(upAt);
     const recovery = new SinkRecovery({ probeIntervalMs: 100 });
     const finished: DispatchResult[] = [];
     const result = await dispatcherAgainst(sender, recovery, finished).dispatch(record);
@@ -112,22 +117,9 @@ describe('RecordDispatcher with the sink circuit: delivery resumes within a prob
   });
 
   it('without the circuit, the same record waits out its backoff: nothing by 3 s (what the circuit fixes)', async () => {
-    const upAt = Date.now() + 2000;
-    const sender = new FakeSender([
-      () => (Date.now() < upAt ? { status: 503, headers: {}, body: Buffer.alloc(0) } : { status: 200, headers: {}, body: Buffer.alloc(0) }),
-    ]);
     const finished: DispatchResult[] = [];
     const controller = new AbortController();
-    const dispatcher = new RecordDispatcher({
-      sender,
-      encode: encodeRaw,
-      sinkUri: 'http://sink/',
-      retry: 10,
-      backoffPolicy: 'exponential',
-      backoffDelayMs: 300,
-      listener: { onFinished: (_r, result) => finished.push(result) },
-      signal: controller.signal,
-    });
+    const dispatcher = dispatcherAgainst(sinkBackAt(Date.now() + 2000), undefined, finished, controller.signal);
     const dispatched = dispatcher.dispatch(record);
     await new Promise((resolve) => setTimeout(resolve, 3000));
     expect(finished).toEqual([]);
