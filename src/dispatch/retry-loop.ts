@@ -70,7 +70,7 @@ export async function retryLoop<T, F extends { error: DispatchError }>(options: 
     const until = performance.now() + delayMs;
     for (let left = delayMs; left > 0; left = until - performance.now()) {
       if ((await options.wait(left, signal)) !== 'probe') return;
-      const probe = await probeAttempt(failure);
+      const probe = await retryOrBail(failure);
       if ('done' in probe) {
         done = probe;
         retryNext = false;
@@ -83,9 +83,10 @@ export async function retryLoop<T, F extends { error: DispatchError }>(options: 
       }
     }
   };
-  const probeAttempt = async (failure: number): Promise<AttemptOutcome<T, F>> => {
+  /** One retry (or probe); a throw is not a failed attempt but a bug: out of the loop at once. */
+  const retryOrBail = async (retry: number): Promise<AttemptOutcome<T, F>> => {
     try {
-      return await options.retry(failure);
+      return await options.retry(retry);
     } catch (error) {
       throw new AbortError(error instanceof Error ? error : String(error));
     }
@@ -97,13 +98,7 @@ export async function retryLoop<T, F extends { error: DispatchError }>(options: 
   try {
     return await pRetry(
       async (attempt) => {
-        let outcome: AttemptOutcome<T, F>;
-        try {
-          outcome = await options.retry(attempt);
-        } catch (error) {
-          // Not a failed attempt but a bug: out of the loop at once.
-          throw new AbortError(error instanceof Error ? error : String(error));
-        }
+        const outcome = await retryOrBail(attempt);
         if ('failed' in outcome) {
           last = outcome.failed;
           failures.add(last.error);
