@@ -47,6 +47,27 @@ describe('the fault ledger', () => {
     expect(ledger.complete()).toBe(true);
   });
 
+  it('counts a delivery that arrives before the producer has read the broker\'s answer', async () => {
+    // The broker has the record and the dispatcher can deliver it while this process still waits
+    // for the produce response: that delivery is the record's, not a foreign request.
+    const ledger = new Ledger('t', 1);
+    let answer!: () => void;
+    const slow = fakeProducer();
+    const send = slow.send.bind(slow);
+    slow.send = (async (request: Parameters<Producer['send']>[0]) => {
+      await new Promise<void>((resolve) => (answer = resolve));
+      return send(request);
+    }) as Producer['send'];
+    const producing = ledger.produce(slow, 1);
+    await new Promise((resolve) => setImmediate(resolve));
+    ledger.accept(ledger.arrived({ 'ce-kafkaheaderledgerid': 'p0s0', 'ce-knativekafkapartition': '0', 'ce-knativekafkaoffset': '0' }));
+    answer();
+    await producing;
+    expect(ledger.foreign).toEqual([]);
+    expect(ledger.lost()).toEqual([]);
+    expect(ledger.mislabeled()).toEqual([]);
+  });
+
   it('counts a record that overtakes an earlier one of its partition, not a redelivery', async () => {
     const ledger = new Ledger('t', 1);
     await ledger.produce(fakeProducer(), 4);

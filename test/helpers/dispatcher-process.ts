@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { afterEach } from 'vitest';
 import { startCli, type CliProcess } from './cli.js';
@@ -176,4 +177,13 @@ export function baseEnv(brokers: string, topic: string, group: string, sinkUrl: 
     KAFKA_INITIAL_OFFSET: 'earliest',
     K_SINK: sinkUrl,
   };
+}
+
+/** Writes each member's log (and what went wrong) under build/faults/<name>/, for a failed run's post-mortem. */
+export function keepLogs(name: string, members: DispatcherProcess[], verdict: unknown): string {
+  const dir = join('build', 'faults', name);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'verdict.json'), `${JSON.stringify(verdict, null, 2)}\n`);
+  for (const member of members) writeFileSync(join(dir, `${member.name}.log`), member.cli.stdout());
+  return dir;
 }

@@ -69,6 +69,11 @@ export class Ledger {
   /** Ids the dispatcher reported as given up (skipped) or dead-lettered: accounted for, not lost. */
   readonly givenUp = new Set<string>();
   private readonly byPartitionOffset = new Map<string, string>();
+  /**
+   * Ids being produced, offset not yet known: the dispatcher can fetch and deliver a record before
+   * this process has read the broker's answer to the send, and that delivery must count.
+   */
+  private readonly sending = new Set<string>();
   private readonly seqs = new Map<number, number>();
   private readonly faultEnds: number[] = [];
   private readonly deliveredIds = new Set<string>();
@@ -128,7 +133,10 @@ export class Ledger {
     const records = this.next(count, build);
     for (let i = 0; i < records.length; i += batch) {
       const slice = records.slice(i, i + batch);
-      const metadata = await producer.send({ topic: this.topic, messages: slice.map((r) => r.message) });
+      for (const { entry } of slice) this.sending.add(entry.id);
+      const metadata = await producer.send({ topic: this.topic, messages: slice.map((r) => r.message) }).finally(() => {
+        for (const { entry } of slice) this.sending.delete(entry.id);
+      });
       const base = new Map(metadata.map((m) => [m.partition, Number(m.baseOffset)]));
       const index = new Map<number, number>();
       for (const { entry } of slice) {
@@ -146,7 +154,7 @@ export class Ledger {
     // A record that already is a CloudEvent (Kafka binary mode) carries its id as the ce_ledgerid
     // attribute: its other Kafka headers are not mapped.
     const raw = headers[LEDGER_CE_HEADER] ?? headers['ce-ledgerid'];
-    const id = typeof raw === 'string' && this.entries.has(raw) ? raw : undefined;
+    const id = typeof raw === 'string' && (this.entries.has(raw) || this.sending.has(raw)) ? raw : undefined;
     const arrival: Arrival = {
       id,
       partition: Number(headers['ce-knativekafkapartition']),
@@ -212,7 +220,9 @@ export class Ledger {
   /** Arrivals whose partition/offset attributes do not match the record the ledger id names. */
   mislabeled(): Arrival[] {
     return this.arrivals.filter((a) => {
-      const e = this.entries.get(a.id!)!;
+      const e = this.entries.get(a.id!);
+      // An id whose send failed after the broker took it: no offset was booked to compare with.
+      if (!e) return false;
       return e.partition !== a.partition || e.offset !== a.offset;
     });
   }
@@ -230,7 +240,8 @@ export class Ledger {
     for (const a of [...this.arrivals].sort((x, y) => x.receivedAt - y.receivedAt)) {
       if (seen.has(a.id!)) continue;
       seen.add(a.id!);
-      const e = this.entries.get(a.id!)!;
+      const e = this.entries.get(a.id!);
+      if (!e) continue;
       const group = by === 'partition' ? String(e.partition) : `${e.partition}/${e.key}`;
       const top = highest.get(group);
       // Offsets are the broker's order; sequences should agree (produce is serialized), but the offset is the truth.

@@ -3,7 +3,7 @@ import type { Producer } from 'kafkajs';
 import { brokers, committedOffsets, createTopic, disconnectKafka } from '../../helpers/kafka.js';
 import { connectProducer, Ledger, sized } from '../../helpers/ledger.js';
 import { startLedgerSink } from '../../helpers/ledger-sink.js';
-import { baseEnv, useDispatcherProcesses, type DispatcherProcess } from '../../helpers/dispatcher-process.js';
+import { baseEnv, keepLogs, useDispatcherProcesses, type DispatcherProcess } from '../../helpers/dispatcher-process.js';
 import { prng } from '../../helpers/prng.js';
 import { sleep, waitFor } from '../../helpers/wait-for.js';
 
@@ -95,6 +95,8 @@ describe('instances joining and leaving under load (ordered)', () => {
           peakRssMiB: Math.max(...members.map((m) => m.rss.peakMiB)),
           notes: `${changes} planned rebalances, ${members.length} processes; ${committedPast} lost records behind the committed offset`,
         });
+        // A loss is worth its evidence: every member's log, to see who committed past what.
+        if (ledger.lost().length > 0) keepLogs('rebalance-ordered', members, { lost: ledger.lostSummary(), committed: [...committed] });
         for (const m of members) await m.terminate(15_000);
         await sink.close();
       }
