@@ -73,8 +73,10 @@ export class Scheduler {
   submit(record: KafkaRecord): void {
     const id = partitionId(record.topic, record.partition);
     let queue = this.partitions.get(id);
-    if (!queue || queue.revoked) {
-      if (queue) this.removeQueue(queue);
+    // A revoked partition still in the map has records running (it goes once they finish): given
+    // back, its new records queue behind them, so a lane never runs two at once.
+    if (queue?.revoked) queue.revoked = false;
+    if (!queue) {
       queue = { id, inFlight: 0, queuedOrRunning: 0, ready: [], readyHead: 0, lanes: new Map(), revoked: false, maxStarted: -1 };
       this.partitions.set(id, queue);
       this.queues.push(queue);

@@ -47,7 +47,7 @@ describe('the fault ledger', () => {
     expect(ledger.complete()).toBe(true);
   });
 
-  it('counts a delivery that arrives before the producer has read the broker\'s answer', async () => {
+  it("counts a delivery that arrives before the producer has read the broker's answer", async () => {
     // The broker has the record and the dispatcher can deliver it while this process still waits
     // for the produce response: that delivery is the record's, not a foreign request.
     const ledger = new Ledger('t', 1);
