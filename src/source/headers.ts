@@ -48,7 +48,8 @@ export function flattenHeaders(headers: KafkaHeaders): Record<string, string | B
   const out: Record<string, string | Buffer> = {};
   for (const name in headers) {
     const value = lastValue(headers[name]);
-    if (value !== undefined) out[name] = value;
+    // Defined, not assigned: a header named __proto__ stays a header, not out's prototype.
+    if (value !== undefined) Object.defineProperty(out, name, { value, enumerable: true, writable: true, configurable: true });
   }
   return out;
 }

@@ -1,6 +1,7 @@
 import { Kafka, logLevel, type KafkaConfig, type LogEntry, type SASLOptions } from 'kafkajs';
 import type { Settings } from '../config/settings.js';
 import type { Logger } from '../telemetry/logger.js';
+import { installLinearHeaderDecoding } from './linear-header-decoding.js';
 
 /** One kafkajs client for the consumer and the producer, with the brokers' SASL and TLS settings. */
 export function createKafka(
@@ -10,6 +11,11 @@ export function createKafka(
   >,
   logger: Logger,
 ): Kafka {
+  if (installLinearHeaderDecoding() === 'too-late') {
+    logger.warn(
+      'kafkajs was fetching before the dispatcher started: its own header decoding stays, which takes seconds for a record with thousands of headers',
+    );
+  }
   const config: KafkaConfig = {
     clientId: settings.clientId,
     brokers: settings.brokers,

@@ -32,8 +32,27 @@ export async function disconnectKafka(): Promise<void> {
 export async function createTopic(partitions = 1, prefix = 'kd-test'): Promise<{ topic: string; group: string }> {
   const id = `${prefix}-${randomUUID().slice(0, 8)}`;
   const { admin } = await clients();
-  await admin.createTopics({ topics: [{ topic: id, numPartitions: partitions }], waitForLeaders: true });
+  try {
+    await admin.createTopics({ topics: [{ topic: id, numPartitions: partitions }], waitForLeaders: true });
+  } catch (error) {
+    // kafkajs's wait for leaders gives up on a broker slow to publish the new topic's metadata
+    // (seen on a loaded machine): the topic exists, so wait for its leaders here instead.
+    if ((error as { type?: string }).type !== 'UNKNOWN_TOPIC_OR_PARTITION') throw error;
+    await waitForLeaders(id, partitions);
+  }
   return { topic: id, group: `${id}-group` };
+}
+
+async function waitForLeaders(topic: string, partitions: number, timeoutMs = 30_000): Promise<void> {
+  const { admin } = await clients();
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const metadata = await admin.fetchTopicMetadata({ topics: [topic] }).catch(() => undefined);
+    const led = metadata?.topics[0]?.partitions.filter((p) => p.leader >= 0).length ?? 0;
+    if (led === partitions) return;
+    if (Date.now() > deadline) throw new Error(`topic ${topic}: ${led} of ${partitions} partitions have a leader after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
 }
 
 export async function produce(topic: string, messages: Message[]): Promise<void> {

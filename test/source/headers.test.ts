@@ -20,6 +20,14 @@ describe('Kafka headers: case-insensitive, the last value wins', () => {
     expect(lastHeader({ TraceParent: Buffer.from('x') }, 'traceparent')).toEqual(Buffer.from('x'));
   });
 
+  it('flattenHeaders keeps a header named __proto__ as a header (dead letters and replies carry it on)', () => {
+    const headers = {};
+    Object.defineProperty(headers, '__proto__', { value: 'p', enumerable: true });
+    const flat = flattenHeaders(headers);
+    expect(Object.keys(flat)).toEqual(['__proto__']);
+    expect(Object.getPrototypeOf(flat)).toBe(Object.prototype);
+  });
+
   it('flattenHeaders keeps one value per name, the last, and drops empty entries', () => {
     expect(flattenHeaders({ a: 'x', b: [Buffer.from('1'), Buffer.from('2')], c: undefined, d: [] })).toEqual({
       a: 'x',
