@@ -363,7 +363,7 @@ export const SCHEMA = {
     // The whole stop fits in it; Kubernetes SIGKILLs 30 s after SIGTERM unless the pod says otherwise.
     default: 25_000,
     unit: 'ms',
-    note: 'inside Kubernetes\' default 30 s',
+    note: "inside Kubernetes' default 30 s",
     options: [
       {
         env: ['SHUTDOWN_GRACE'],

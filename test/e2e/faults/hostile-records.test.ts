@@ -201,7 +201,10 @@ describe('hostile records, checked on the raw bytes at a TCP sink', () => {
         ledger.record('hostile records (raw TCP sink)', { ordering: { by: 'partition' }, peakRssMiB: dispatcher.rss.peakMiB });
 
         // Decoding a record never blocks heartbeats long enough to cost the member its group.
-        expect(dispatcher.logs().filter((l) => l.msg === 'joined group'), 'joins: 1 means never expelled').toHaveLength(1);
+        expect(
+          dispatcher.logs().filter((l) => l.msg === 'joined group'),
+          'joins: 1 means never expelled',
+        ).toHaveLength(1);
         expect(sink.problems, 'byte streams that are not well-framed HTTP/1.1').toEqual([]);
         expect(ledger.givenUp.size, 'records given up instead of delivered').toBe(0);
         expect(finished).toBe(CASES.length);
@@ -225,7 +228,8 @@ describe('hostile records, checked on the raw bytes at a TCP sink', () => {
         }
         expect(failures).toEqual([]);
       } catch (error) {
-        if (dispatcher) keepLogs('hostile-records', [dispatcher], { lost: ledger.lostSummary(), problems: sink.problems, error: String(error) });
+        if (dispatcher)
+          keepLogs('hostile-records', [dispatcher], { lost: ledger.lostSummary(), problems: sink.problems, error: String(error) });
         throw error;
       } finally {
         await dispatcher?.terminate(10_000);
