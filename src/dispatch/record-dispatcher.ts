@@ -6,7 +6,7 @@ import type { OutboundRequest, Sender, SinkResponse } from '../sink/sender.js';
 import type { DispatchListener, DispatchResult } from './outcome.js';
 import { NO_TRACING, type AttemptTrace, type RecordTrace, type RecordTracer } from './record-tracer.js';
 import { retryLoop, type AttemptOutcome } from './retry-loop.js';
-import type { WaitEnd } from './sink-recovery.js';
+import { isUnavailable, type WaitEnd } from './sink-recovery.js';
 import { isRetriableStatus, isSuccessStatus, parseRetryAfter, type RetryRules } from './retry-policy.js';
 
 /** Where failed records can go besides the sink. Both are optional; the sink is tried first. */
@@ -54,6 +54,11 @@ export interface RecordDispatcherOptions {
   tracer?: RecordTracer;
   /** Where the sink's retries wait (SinkRecovery: woken when the sink is back); plain sleeps when absent. */
   sinkWait?: (ms: number, signal: AbortSignal | undefined) => Promise<WaitEnd>;
+  /**
+   * Where a record whose attempt found the sink unavailable waits while the sink is down as a whole
+   * (sink-recovery.ts `hold`): those failures do not count against its retries.
+   */
+  sinkHold?: (signal: AbortSignal | undefined) => Promise<WaitEnd>;
 }
 
 /** The shortest wait between the rounds of `block`, whatever the backoff delay says. */
@@ -183,6 +188,7 @@ export class RecordDispatcher {
         this.options.listener.onAttemptFailed?.(record, { attempt, error: failure.error, nextDelayMs }),
       signal: this.options.signal,
       ...(this.options.sinkWait ? { wait: this.options.sinkWait } : {}),
+      ...(this.options.sinkHold ? { hold: this.options.sinkHold, unavailable: (failed: Failure) => isUnavailable(failed.error) } : {}),
     });
   }
 

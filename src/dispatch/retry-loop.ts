@@ -38,6 +38,14 @@ export interface RetryLoopOptions<T, F extends { error: DispatchError }> {
    * sleep when absent.
    */
   wait?: (ms: number, signal: AbortSignal | undefined) => Promise<WaitEnd>;
+  /**
+   * Asked after a failure that found the sink unavailable (`unavailable`): 'elapsed' when the sink is
+   * up (the failure counts), else a probe or the recovery, after which an attempt is made that does
+   * not count. So a sink that is down as a whole costs no record its retries.
+   */
+  hold?: (signal: AbortSignal | undefined) => Promise<WaitEnd>;
+  /** Whether a failure says the sink is unavailable rather than that it refused the record. */
+  unavailable?: (failed: F) => boolean;
 }
 
 /** Retries until an attempt is done, the rules allow no more, or the signal aborts; then the last failure. */
@@ -51,6 +59,8 @@ export async function retryLoop<T, F extends { error: DispatchError }>(options: 
   // p-retry calls onFailedAttempt before shouldRetry: the rules are asked once per failure, here, so
   // that the listener hears the wait that is then waited; shouldRetry returns that answer.
   const afterFailure = async (failure: number, retriesLeft: number) => {
+    await holdWhileUnavailable(failure);
+    if (done) return;
     const nextDelayMs = signal?.aborted
       ? undefined
       : nextRetryDelayMs(options.rules, {
@@ -64,12 +74,29 @@ export async function retryLoop<T, F extends { error: DispatchError }>(options: 
     options.onFailed?.(last, failure, nextDelayMs);
     if (nextDelayMs) await waitOrProbe(nextDelayMs, failure);
   };
-  // A probe that gets through ends the loop; one that fails leaves the rest of the wait to wait.
+  // The failure is not counted while the sink is down: attempts go as probes or on its recovery.
+  const holdWhileUnavailable = async (failure: number) => {
+    const { hold, unavailable } = options;
+    if (!hold || !unavailable) return;
+    while (unavailable(last) && !signal?.aborted && !(options.expired?.() ?? false)) {
+      const end = await hold(signal);
+      if (end === 'elapsed' || end === 'aborted') return;
+      const attempt = await retryOrBail(failure);
+      if ('done' in attempt) {
+        done = attempt;
+        retryNext = false;
+        return;
+      }
+      last = attempt.failed;
+    }
+  };
+  // A probe that gets through ends the loop; one that fails leaves the rest of the wait to wait (the
+  // circuit's wait goes on past it while the sink is down).
   const waitOrProbe = async (delayMs: number, failure: number) => {
     if (!options.wait) return sleep(delayMs, signal);
     const until = performance.now() + delayMs;
-    for (let left = delayMs; left > 0; left = until - performance.now()) {
-      if ((await options.wait(left, signal)) !== 'probe') return;
+    for (;;) {
+      if ((await options.wait(Math.max(0, until - performance.now()), signal)) !== 'probe') return;
       const probe = await retryOrBail(failure);
       if ('done' in probe) {
         done = probe;

@@ -1,12 +1,30 @@
+import { SinkResponseError, type DispatchError } from '../errors.js';
 import type { KafkaRecord } from '../source/record.js';
 import type { AttemptReport, DispatchListener } from './outcome.js';
-import { isRetriableStatus } from './retry-policy.js';
 
 /** How a wait for a retry ended. */
 export type WaitEnd = 'elapsed' | 'recovered' | 'probe' | 'aborted';
 
+/** Statuses by which a service (Knative's activator and queue-proxy, a gateway) says it is unavailable or overloaded. */
+const UNAVAILABLE_STATUSES = new Set([429, 502, 503, 504]);
+
+/**
+ * A failure that says the sink cannot take requests now, rather than that it refused this record:
+ * no answer in time, no connection, or 429/502/503/504. A 500 is the record's.
+ */
+export function isUnavailable(error: DispatchError): boolean {
+  if (error.code === 'KD_SINK_TIMEOUT' || error.code === 'KD_SINK_TRANSPORT') return true;
+  return error instanceof SinkResponseError && UNAVAILABLE_STATUSES.has(error.status);
+}
+
+/** `isUnavailable` for an attempt report: the overload signal adaptive concurrency backs off on. */
+export function isOverloadSignal(report: AttemptReport): boolean {
+  if (report.error !== undefined) return isUnavailable(report.error);
+  return report.status !== undefined && UNAVAILABLE_STATUSES.has(report.status);
+}
+
 export interface SinkRecoveryOptions {
-  /** Retriable failures in a row (no answer, 5xx, 429...) before the sink can count as down. */
+  /** Unavailability failures in a row (no answer, no connection, 429/502/503/504) before the sink can count as down. */
   downAfterFailures?: number;
   /**
    * How often the circuit looks: the sink is down when, besides those failures, nothing answered for
@@ -32,6 +50,10 @@ interface Waiter {
  *
  * "Down" needs failures in a row and no answer for a whole interval: a sink that answers others
  * while refusing a few records is up, and those records keep their own backoff.
+ *
+ * While it is down, waits do not end on their own: a sink unavailable as a whole (a service
+ * cold-starting from zero, every request timing out or answered 503) is not the records' failure,
+ * so they hold, without spending their retries, until a probe gets through.
  */
 export class SinkRecovery implements DispatchListener {
   private failuresInARow = 0;
@@ -44,7 +66,7 @@ export class SinkRecovery implements DispatchListener {
   private readonly now: () => number;
 
   constructor(private readonly options: SinkRecoveryOptions = {}) {
-    this.downAfterFailures = options.downAfterFailures ?? 2;
+    this.downAfterFailures = options.downAfterFailures ?? 1;
     this.probeIntervalMs = options.probeIntervalMs ?? 1000;
     this.now = options.now ?? (() => performance.now());
   }
@@ -60,20 +82,26 @@ export class SinkRecovery implements DispatchListener {
 
   onAttempt(_record: KafkaRecord, report: AttemptReport): void {
     if (report.target !== 'sink') return;
-    const answered = report.error === undefined && report.status !== undefined && !isRetriableStatus(report.status);
-    if (answered) this.answered();
-    else this.failuresInARow++;
+    // Any answer but an unavailability one shows the sink up, a 500 too: that record's failure is its own.
+    if (isOverloadSignal(report)) this.failuresInARow++;
+    else this.answered();
   }
 
   /**
    * Waits `ms`, unless the sink comes back first ('recovered'), this waiter is chosen as a probe
-   * ('probe'), or `signal` aborts ('aborted').
+   * ('probe'), or `signal` aborts ('aborted'). While the sink is down the wait goes on past `ms`.
    */
   wait(ms: number, signal?: AbortSignal): Promise<WaitEnd> {
     if (signal?.aborted) return Promise.resolve('aborted');
     return new Promise((resolve) => {
       const waiter: Waiter = { resolve: (end) => finish(end) };
-      const timer = setTimeout(() => finish('elapsed'), ms);
+      let timer: NodeJS.Timeout | undefined;
+      const elapse = () => {
+        // Held: the probe or the recovery ends this wait.
+        if (this.down) timer = setTimeout(elapse, this.probeIntervalMs);
+        else finish('elapsed');
+      };
+      timer = setTimeout(elapse, ms);
       const onAbort = () => finish('aborted');
       const finish = (end: WaitEnd) => {
         clearTimeout(timer);
@@ -86,6 +114,17 @@ export class SinkRecovery implements DispatchListener {
       this.waiters.add(waiter);
       this.watch();
     });
+  }
+
+  /**
+   * After an attempt that found the sink unavailable: 'elapsed' at once when the sink answered
+   * within the last interval (it is up; the failure is the record's), else once the circuit has
+   * judged it up; while it is down, held as `wait` is until a probe or the recovery.
+   */
+  hold(signal?: AbortSignal): Promise<WaitEnd> {
+    if (!this.down && this.now() - this.lastAnswerAt < this.probeIntervalMs) return Promise.resolve('elapsed');
+    // A little past one tick of the circuit, so that its judgement comes first.
+    return this.wait(this.probeIntervalMs * 1.5, signal);
   }
 
   private answered(): void {

@@ -148,6 +148,7 @@ async function start(
     tracer: new OtelRecordTracer({ consumerGroup: settings.groupId }),
     signal: hardStop.signal,
     sinkWait: (ms, signal) => recovery.wait(ms, signal),
+    sinkHold: (signal) => recovery.hold(signal),
   });
   const scheduler = new Scheduler({
     ordering: settings.ordering,

@@ -3,6 +3,7 @@ import { encodeRaw } from '../../src/dispatch/encode.js';
 import type { DispatchResult } from '../../src/dispatch/outcome.js';
 import { RecordDispatcher } from '../../src/dispatch/record-dispatcher.js';
 import { SinkRecovery } from '../../src/dispatch/sink-recovery.js';
+import { SinkTransportError } from '../../src/errors.js';
 import { FakeSender } from '../helpers/fake-sender.js';
 import { rec } from '../helpers/records.js';
 
@@ -11,12 +12,16 @@ const unavailable = { target: 'sink' as const, durationMs: 1, status: 503 };
 const record = rec('t', 0, 0);
 
 describe('SinkRecovery: the sink circuit', () => {
-  const failure = { target: 'sink' as const, durationMs: 1, status: undefined, error: new Error('ECONNREFUSED') as never };
+  const failure = {
+    target: 'sink' as const,
+    durationMs: 1,
+    status: undefined,
+    error: new SinkTransportError('ECONNREFUSED', { timedOut: false }),
+  };
 
-  it('is down after two retriable failures in a row with no answer for a probe interval; then the longest-waiting retry probes, one per interval', async () => {
+  it('is down after an unavailability failure with no answer for a probe interval; then the longest-waiting retry probes, one per interval', async () => {
     const changes: Array<[boolean, number]> = [];
     const recovery = new SinkRecovery({ probeIntervalMs: 20, onChange: (down, waiting) => changes.push([down, waiting]) });
-    recovery.onAttempt(record, unavailable);
     recovery.onAttempt(record, failure);
     const first = recovery.wait(60_000);
     const second = recovery.wait(60_000);
@@ -38,6 +43,34 @@ describe('SinkRecovery: the sink circuit', () => {
     }
     expect(await wait).toBe('elapsed');
     expect(recovery.isDown).toBe(false);
+  });
+
+  it("a 500 is an answer, the record's own failure: the sink is up and waits elapse", async () => {
+    const recovery = new SinkRecovery({ probeIntervalMs: 20 });
+    for (let i = 0; i < 5; i++) recovery.onAttempt(record, { target: 'sink', durationMs: 1, status: 500 });
+    expect(await recovery.wait(100)).toBe('elapsed');
+    expect(recovery.isDown).toBe(false);
+  });
+
+  it('while down, a wait goes on past its time: it ends with a probe or the recovery', async () => {
+    const recovery = new SinkRecovery({ probeIntervalMs: 20 });
+    recovery.onAttempt(record, unavailable);
+    expect(await recovery.wait(60_000)).toBe('probe');
+    expect(recovery.isDown).toBe(true);
+    const short = recovery.wait(1);
+    const probe = recovery.wait(1);
+    expect(await short).toBe('probe');
+    recovery.onAttempt(record, answered);
+    expect(await probe).toBe('recovered');
+  });
+
+  it('hold: at once when the sink answered within the interval; else held until the circuit has judged', async () => {
+    const recovery = new SinkRecovery({ probeIntervalMs: 20 });
+    recovery.onAttempt(record, answered);
+    expect(await recovery.hold()).toBe('elapsed');
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    recovery.onAttempt(record, unavailable);
+    expect(await recovery.hold()).toBe('probe');
   });
 
   it('a non-retriable answer (400) is an answer: the sink is up', async () => {
@@ -127,8 +160,8 @@ describe('RecordDispatcher with the sink circuit: delivery resumes within a prob
     expect(await dispatched).toBeUndefined();
   });
 
-  it('the retry count still gives the record up: a sink that never recovers skips it after its retries, probes besides', async () => {
-    const sender = new FakeSender([503]);
+  it('the retry count still gives a record up when the sink answers it with a failure: 500 after its retries, skipped', async () => {
+    const sender = new FakeSender([500]);
     const recovery = new SinkRecovery({ probeIntervalMs: 10 });
     const finished: DispatchResult[] = [];
     const dispatcher = new RecordDispatcher({
@@ -137,14 +170,51 @@ describe('RecordDispatcher with the sink circuit: delivery resumes within a prob
       sinkUri: 'http://sink/',
       retry: 3,
       backoffPolicy: 'fixed',
-      backoffDelayMs: 100,
+      backoffDelayMs: 30,
       listener: { onFinished: (_r, result) => finished.push(result), onAttempt: (r, a) => recovery.onAttempt(r, a) },
       sinkWait: (ms, signal) => recovery.wait(ms, signal),
+      sinkHold: (signal) => recovery.hold(signal),
     });
     const result = await dispatcher.dispatch(record);
     expect(result?.outcome).toBe('skipped');
-    // 1 + 3 counted attempts, and probes during the waits of 100 ms at 10 ms intervals besides.
-    expect(sender.sinkCalls.length).toBeGreaterThan(4);
-    expect(result!.attempts).toBe(sender.sinkCalls.length);
+    expect(result!.attempts).toBe(4);
+  });
+
+  it('a sink unavailable as a whole costs no record its retries: with no retries at all, a record held through a 503 outage is delivered, not skipped', async () => {
+    const upAt = Date.now() + 500;
+    const sender = sinkBackAt(upAt);
+    const recovery = new SinkRecovery({ probeIntervalMs: 50 });
+    const finished: DispatchResult[] = [];
+    const dispatcher = new RecordDispatcher({
+      sender,
+      encode: encodeRaw,
+      sinkUri: 'http://sink/',
+      retry: 0,
+      backoffPolicy: 'fixed',
+      backoffDelayMs: 10,
+      listener: { onFinished: (_r, result) => finished.push(result), onAttempt: (r, a) => recovery.onAttempt(r, a) },
+      sinkWait: (ms, signal) => recovery.wait(ms, signal),
+      sinkHold: (signal) => recovery.hold(signal),
+    });
+    const result = await dispatcher.dispatch(record);
+    expect(result?.outcome).toBe('delivered');
+    // Held: about one probe per interval, not a retry storm.
+    expect(sender.sinkCalls.length).toBeLessThan(30);
+  });
+
+  it('without the hold, the same record with no retries is skipped at its first 503 (what the hold fixes)', async () => {
+    const sender = sinkBackAt(Date.now() + 500);
+    const recovery = new SinkRecovery({ probeIntervalMs: 50 });
+    const dispatcher = new RecordDispatcher({
+      sender,
+      encode: encodeRaw,
+      sinkUri: 'http://sink/',
+      retry: 0,
+      backoffPolicy: 'fixed',
+      backoffDelayMs: 10,
+      listener: { onAttempt: (r, a) => recovery.onAttempt(r, a) },
+      sinkWait: (ms, signal) => recovery.wait(ms, signal),
+    });
+    expect((await dispatcher.dispatch(record))?.outcome).toBe('skipped');
   });
 });
