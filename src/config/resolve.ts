@@ -78,6 +78,9 @@ function checkCombinations(values: PartialSettings, origins: Partial<Record<Sett
       message: 'SASL credentials need a mechanism (KAFKA_SASL_MECHANISM=plain|scram-sha-256|scram-sha-512)',
     });
   }
+  if (values.minInFlight !== undefined && values.maxInFlight !== undefined && values.minInFlight > values.maxInFlight) {
+    issues.push({ path: at('minInFlight'), message: `must not be above MAX_IN_FLIGHT (${values.maxInFlight}), got ${values.minInFlight}` });
+  }
   if (Boolean(values.tlsCert) !== Boolean(values.tlsKey)) {
     issues.push({
       path: at(values.tlsCert ? 'tlsCert' : 'tlsKey'),

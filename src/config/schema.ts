@@ -99,6 +99,7 @@ export const FORMAT = choice('cloudevents', 'raw');
 export const KEY_TYPE = choice('string', 'int', 'float', 'byte-array');
 export const FAILURE_POLICY = choice('skip', 'block');
 export const NULL_KEYS = choice('partition', 'unordered');
+export const CONCURRENCY_LIMIT = choice('fixed', 'adaptive');
 export const SASL_MECHANISM = choice('plain', 'scram-sha-256', 'scram-sha-512');
 
 export type Ordering = z.output<typeof ORDERING>;
@@ -312,6 +313,33 @@ export const SCHEMA = {
         text: intText,
         annotation: true,
         description: 'Requests in flight across all partitions; fetching pauses while reached.',
+      },
+    ],
+  }),
+  concurrencyLimit: setting({
+    value: CONCURRENCY_LIMIT,
+    default: 'fixed',
+    options: [
+      {
+        env: ['CONCURRENCY_LIMIT'],
+        flag: 'concurrency-limit',
+        text: choiceText,
+        annotation: true,
+        description:
+          "fixed: MAX_IN_FLIGHT requests in flight; adaptive: a limit learned from the sink's latency and overload answers (503, 429, timeouts), between MIN_IN_FLIGHT and MAX_IN_FLIGHT.",
+      },
+    ],
+  }),
+  minInFlight: setting({
+    value: int(1, 100_000),
+    default: 1,
+    options: [
+      {
+        env: ['MIN_IN_FLIGHT'],
+        flag: 'min-in-flight',
+        text: intText,
+        annotation: true,
+        description: 'With CONCURRENCY_LIMIT=adaptive: the lowest the limit goes.',
       },
     ],
   }),

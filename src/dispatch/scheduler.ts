@@ -50,9 +50,23 @@ export class Scheduler {
   private readonly perPartitionCap: number;
   /** While held (a rebalance under way), nothing new starts; what runs finishes. */
   private held = false;
+  /** The overall cap now: `maxInFlight`, or what adaptive concurrency has learned. */
+  private limit: number;
 
   constructor(private readonly options: SchedulerOptions) {
     this.perPartitionCap = options.ordering === 'ordered' ? 1 : options.maxInFlightPerPartition;
+    this.limit = options.maxInFlight;
+  }
+
+  /** The overall cap on running records. Lowered, what runs finishes; raised, more start at once. */
+  get maxInFlight(): number {
+    return this.limit;
+  }
+
+  setMaxInFlight(limit: number): void {
+    const raised = limit > this.limit;
+    this.limit = Math.max(1, Math.floor(limit));
+    if (raised) this.pump();
   }
 
   /** Records submitted and not finished: queued behind others, or running. */
@@ -206,7 +220,7 @@ export class Scheduler {
     if (count === 0) return;
     let index = this.cursor % count;
     let idle = 0;
-    while (!this.held && this.inFlight < this.options.maxInFlight && idle < count) {
+    while (!this.held && this.inFlight < this.limit && idle < count) {
       const queue = queues[index]!;
       index = (index + 1) % count;
       if (queue.inFlight >= this.perPartitionCap || queue.readyHead >= queue.ready.length) {

@@ -13,6 +13,8 @@ import { HttpSender } from '../sink/http-sender.js';
 import type { Sender } from '../sink/sender.js';
 import { TokenFile } from '../sink/token-file.js';
 import { createKafka } from '../source/kafka-client.js';
+import { AdaptiveConcurrency } from '../dispatch/adaptive-concurrency.js';
+import { DemandEstimator } from '../telemetry/demand.js';
 import { KafkaSource } from '../source/kafka-source.js';
 import type { KafkaRecord } from '../source/record.js';
 import { LagCollector } from '../telemetry/lag-collector.js';
@@ -60,6 +62,9 @@ export interface RunningDispatcher {
  * dispatcher → sender, with metrics, logs and tracing listening, backpressure pausing the source
  * and readiness reporting it all.
  */
+/** Where adaptive concurrency starts: a few requests, then it grows by about √limit a second. */
+const INITIAL_ADAPTIVE_LIMIT = 4;
+
 export async function startDispatcher(settings: Settings, options: StartOptions = {}): Promise<RunningDispatcher> {
   const logger = options.logger ?? createLogger();
   // What start opened, closed in reverse order by a failed start and by the stop.
@@ -112,8 +117,25 @@ async function start(
         : logger.info({ waiting }, 'the sink answers again: retrying the waiting records now'),
   });
 
-  const listeners = new ListenerSet([metrics, loggingListener(logger), offsets, recovery, ...(options.listeners ?? [])], (error) =>
-    logger.error({ err: error }, 'a dispatch listener failed'),
+  const demand = new DemandEstimator();
+  metrics.observeDemand(() => demand.concurrency);
+  metrics.inFlightLimit.set(settings.maxInFlight);
+  // The scheduler is made below; the limit reaches it once attempts report, after it exists.
+  let applyLimit = (_limit: number) => {};
+  let running = (): number => 0;
+  const adaptive =
+    settings.concurrencyLimit === 'adaptive'
+      ? new AdaptiveConcurrency({
+          min: settings.minInFlight,
+          max: settings.maxInFlight,
+          initial: Math.min(settings.maxInFlight, Math.max(settings.minInFlight, INITIAL_ADAPTIVE_LIMIT)),
+          inFlight: () => running(),
+          onChange: (limit) => applyLimit(limit),
+        })
+      : undefined;
+  const listeners = new ListenerSet(
+    [metrics, loggingListener(logger), offsets, recovery, demand, ...(adaptive ? [adaptive] : []), ...(options.listeners ?? [])],
+    (error) => logger.error({ err: error }, 'a dispatch listener failed'),
   );
   const ceContext: CloudEventContext = {
     namespace: settings.sourceNamespace,
@@ -157,6 +179,12 @@ async function start(
     nullKeys: settings.nullKeys,
     run: (record) => dispatcher.dispatch(record),
   });
+  running = () => scheduler.running;
+  applyLimit = (limit) => {
+    scheduler.setMaxInFlight(limit);
+    metrics.inFlightLimit.set(limit);
+  };
+  if (adaptive) applyLimit(adaptive.limit);
   // The scheduler counts what the listeners made before it hear of: they read it from now on.
   const buffered = () => scheduler.queuedOrRunning;
   metrics.observeBuffered(buffered);
@@ -179,6 +207,7 @@ async function start(
     ownLagSeconds: () => offsets.lagSeconds(),
     committedOffsets: () => offsets.committedOffsets(),
     onRefreshed: (failure) => readiness.brokersRead(failure),
+    onEndOffsets: (total) => demand.observeEndOffsets(total),
   });
   opened.push(() => collector.stop());
   const serverPort = options.metricsServerPort ?? (settings.metricsPort > 0 ? settings.metricsPort : undefined);

@@ -24,6 +24,8 @@ export interface LagCollectorOptions {
   committedOffsets: () => Array<{ topic: string; partition: string | number; offset: string }>;
   /** After every read: its failure, or undefined when the brokers answered. */
   onRefreshed?: (failure: Error | undefined) => void;
+  /** After each read that succeeded: the sum of the end offsets read (the arrivals' clock). */
+  onEndOffsets?: (total: number) => void;
   /** Default BROKER_ANSWER_TIMEOUT_MS. */
   answerTimeoutMs?: number;
 }
@@ -78,6 +80,7 @@ export class LagCollector {
       );
       metrics.lag.reset();
       for (const p of lag.partitions) metrics.lag.set({ group: groupId, topic: p.topic, partition: String(p.partition) }, p.lag);
+      this.options.onEndOffsets?.(lag.partitions.reduce((sum, p) => sum + p.endOffset, 0));
       metrics.groupLag.reset();
       for (const [topic, total] of Object.entries(lag.totalByTopic)) metrics.groupLag.set({ group: groupId, topic }, total);
       if (this.lastError) this.options.logger.info('brokers answer again: lag refreshed');

@@ -22,6 +22,8 @@ export class DispatchMetrics implements DispatchListener {
   readonly endToEnd: Histogram<'topic' | 'outcome'>;
   readonly inFlight: Gauge;
   readonly inFlightCapacity: Gauge;
+  readonly inFlightLimit: Gauge;
+  readonly demand: Gauge;
   readonly retryBacklog: Gauge;
   readonly buffered: Gauge;
   readonly blockedRetries: Counter<'topic'>;
@@ -43,6 +45,7 @@ export class DispatchMetrics implements DispatchListener {
 
   /** Where the buffered-records gauge reads its value at scrape time (see `observeBuffered`). */
   private bufferedRecords: (() => number) | undefined;
+  private demandRead: (() => number | undefined) | undefined;
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -81,6 +84,19 @@ export class DispatchMetrics implements DispatchListener {
       'kafka_dispatch_in_flight_capacity',
       'The configured maximum of records in flight (max-in-flight); saturation = in_flight_requests / in_flight_capacity.',
     );
+    this.inFlightLimit = gauge(
+      'kafka_dispatch_in_flight_limit',
+      'The in-flight limit now: max-in-flight, or with concurrency-limit=adaptive the limit learned from the sink.',
+    );
+    this.demand = new Gauge({
+      name: 'kafka_dispatch_concurrency_demand',
+      help: "The concurrency the workload needs (Little's law): the topics' arrival rate times the sink's unloaded latency. Topic-wide, the same on every replica.",
+      registers,
+      collect: () => {
+        const value = this.demandRead?.();
+        if (value !== undefined) this.demand.set(value);
+      },
+    });
     this.retryBacklog = gauge('kafka_dispatch_retry_backlog', 'Records waiting for their next attempt.');
     this.buffered = new Gauge({
       name: 'kafka_dispatch_buffered_records',
@@ -137,6 +153,11 @@ export class DispatchMetrics implements DispatchListener {
   /** The buffered-records gauge reads `read` at every scrape (the scheduler, made after the metrics it reports to). */
   observeBuffered(read: () => number): void {
     this.bufferedRecords = read;
+  }
+
+  /** The demand gauge reads `read` at every scrape; nothing is exported until it knows. */
+  observeDemand(read: () => number | undefined): void {
+    this.demandRead = read;
   }
 
   private child(key: string, make: () => Child): Child {

@@ -68,6 +68,8 @@ describe('the configuration schema', () => {
   it('makes the options KafkaSource lacks annotatable, as kafka-dispatch/<flag>', () => {
     expect(ANNOTATABLE.map((o) => o.flag)).toEqual([
       'max-in-flight',
+      'concurrency-limit',
+      'min-in-flight',
       'max-in-flight-per-partition',
       'format',
       'null-keys',

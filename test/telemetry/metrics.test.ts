@@ -12,6 +12,8 @@ const GOLDEN: Array<[name: string, type: 'counter' | 'gauge' | 'histogram', labe
   ['kafka_dispatch_end_to_end_seconds', 'histogram', ['topic', 'outcome']],
   ['kafka_dispatch_in_flight_requests', 'gauge', []],
   ['kafka_dispatch_in_flight_capacity', 'gauge', []],
+  ['kafka_dispatch_in_flight_limit', 'gauge', []],
+  ['kafka_dispatch_concurrency_demand', 'gauge', []],
   ['kafka_dispatch_retry_backlog', 'gauge', []],
   ['kafka_dispatch_buffered_records', 'gauge', []],
   ['kafka_dispatch_blocked_retries_total', 'counter', ['topic']],

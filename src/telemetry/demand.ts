@@ -1,0 +1,83 @@
+import type { AttemptReport, DispatchListener } from '../dispatch/outcome.js';
+import type { KafkaRecord } from '../source/record.js';
+
+export interface DemandOptions {
+  /** Windows of successful attempts whose lowest mean latency counts as the sink's unloaded latency. */
+  latencyWindows?: number;
+  windowMs?: number;
+  now?: () => number;
+}
+
+/**
+ * The concurrency the workload needs, by Little's law: the topics' arrival rate (records/s, from
+ * the growth of their end offsets between lag reads) times the sink's unloaded latency (the lowest
+ * per-window mean latency of successful attempts over the last half minute, so queueing in the sink
+ * does not inflate it). Topic-wide, the same on every replica: what an operator or KEDA pre-scales
+ * the sink by. Undefined until both are known.
+ */
+export class DemandEstimator implements DispatchListener {
+  private lastEnd: { offsets: number; at: number } | undefined;
+  private rate: number | undefined;
+  private readonly windows: number[] = [];
+  private windowSum = 0;
+  private windowCount = 0;
+  private windowStart: number;
+  private readonly latencyWindows: number;
+  private readonly windowMs: number;
+  private readonly now: () => number;
+
+  constructor(options: DemandOptions = {}) {
+    this.latencyWindows = options.latencyWindows ?? 30;
+    this.windowMs = options.windowMs ?? 1000;
+    this.now = options.now ?? (() => performance.now());
+    this.windowStart = this.now();
+  }
+
+  /** The sum of the end offsets of every partition read, as a lag read found it. */
+  observeEndOffsets(total: number): void {
+    const at = this.now();
+    const last = this.lastEnd;
+    this.lastEnd = { offsets: total, at };
+    if (!last || at <= last.at || total < last.offsets) return;
+    const sample = ((total - last.offsets) * 1000) / (at - last.at);
+    // Smoothed over a few reads: one read lands between bursts, the next on one.
+    this.rate = this.rate === undefined ? sample : this.rate * 0.5 + sample * 0.5;
+  }
+
+  onAttempt(_record: KafkaRecord, report: AttemptReport): void {
+    if (report.target !== 'sink' || report.error !== undefined || report.status === undefined || report.status >= 300) return;
+    this.rollWindow();
+    this.windowSum += report.durationMs;
+    this.windowCount++;
+  }
+
+  /** Records per second arriving on the topics. */
+  get arrivalRate(): number | undefined {
+    return this.rate;
+  }
+
+  /** The sink's unloaded latency in seconds. */
+  get latencySeconds(): number | undefined {
+    this.rollWindow();
+    const means = this.windowCount > 0 ? [...this.windows, this.windowSum / this.windowCount] : this.windows;
+    return means.length === 0 ? undefined : Math.min(...means) / 1000;
+  }
+
+  /** Requests that would be in flight to serve the arrivals without a queue. */
+  get concurrency(): number | undefined {
+    const latency = this.latencySeconds;
+    return this.rate === undefined || latency === undefined ? undefined : this.rate * latency;
+  }
+
+  private rollWindow(): void {
+    const now = this.now();
+    if (now - this.windowStart < this.windowMs) return;
+    if (this.windowCount > 0) {
+      this.windows.push(this.windowSum / this.windowCount);
+      if (this.windows.length > this.latencyWindows) this.windows.shift();
+    }
+    this.windowSum = 0;
+    this.windowCount = 0;
+    this.windowStart = now;
+  }
+}
