@@ -157,10 +157,10 @@ interface Scales {
 
 function computeScales(timelines: readonly Timeline[]): Scales {
   const ts = timelines.flatMap((tl) => tl.rows.map((r) => r.t).filter(finite));
-  let xMin = ts.length > 0 ? Math.min(...ts) : 0;
-  let xMax = ts.length > 0 ? Math.max(...ts) : 1;
+  // reduce, not Math.min(...ts): a long run has more rows than a call takes arguments.
+  const xMin = ts.length > 0 ? ts.reduce((a, b) => (b < a ? b : a)) : 0;
+  let xMax = ts.length > 0 ? ts.reduce((a, b) => (b > a ? b : a)) : 1;
   if (xMax <= xMin) xMax = xMin + 1;
-  if (!finite(xMin)) xMin = 0;
   const panels = {} as Record<PanelId, PanelScales>;
   for (const panel of PANELS) {
     const extent = (axis: Axis): NiceScale | undefined => {
@@ -195,70 +195,84 @@ function yOf(scale: NiceScale, height: number): (v: number) => number {
   return (v) => height - ((v - scale.min) / span) * height;
 }
 
-/** The path of one series: segments break where a row has no value; a lone point is a round dot. */
-function seriesPath(rows: readonly TimelineRow[], spec: SeriesSpec, frame: Frame, y: (v: number) => number, xMax: number): string {
-  const parts: string[] = [];
-  let open = false;
-  let prevY = 0;
-  let segmentLength = 0;
-  const closeSegment = () => {
-    if (open && segmentLength === 1) parts.push('l0,0');
-    open = false;
-    segmentLength = 0;
+type Point = [x: number, y: number];
+
+/**
+ * The pixel points of one series, one array per unbroken segment: a row without a value breaks the
+ * line. A step line gets its corners and holds its last value to the end of that second (so a single
+ * row still shows a line).
+ */
+function seriesSegments(rows: readonly TimelineRow[], spec: SeriesSpec, frame: Frame, y: (v: number) => number, xMax: number): Point[][] {
+  const segments: Point[][] = [];
+  let current: Point[] = [];
+  const flush = () => {
+    if (current.length > 0) segments.push(current);
+    current = [];
   };
   rows.forEach((row, i) => {
     const v = spec.value(row);
     if (!finite(v) || !finite(row.t)) {
-      closeSegment();
+      flush();
       return;
     }
     const px = frame.x(row.t);
     const py = y(v);
-    if (!open) {
-      parts.push(`M${num(px)},${num(py)}`);
-      open = true;
-    } else if (spec.kind === 'step') {
-      parts.push(`L${num(px)},${num(prevY)}`, `L${num(px)},${num(py)}`);
-    } else {
-      parts.push(`L${num(px)},${num(py)}`);
-    }
-    segmentLength++;
-    prevY = py;
-    // A step line holds its last value to the end of that second (a single row still shows a line).
+    const previous = current[current.length - 1];
+    if (spec.kind === 'step' && previous !== undefined) current.push([px, previous[1]]);
+    current.push([px, py]);
     const next = rows[i + 1];
     if (spec.kind === 'step' && (next === undefined || !finite(spec.value(next)))) {
       const end = Math.min(row.t + 1, xMax);
-      if (end > row.t) {
-        parts.push(`L${num(frame.x(end))},${num(py)}`);
-        segmentLength++;
-      }
+      if (end > row.t) current.push([frame.x(end), py]);
     }
   });
-  closeSegment();
-  return parts.join(' ');
+  flush();
+  return segments.map((segment) => reduceToPixels(segment, frame.plotWidth));
 }
 
-/** The filled area under a series (one polygon per unbroken segment). */
-function areaPath(rows: readonly TimelineRow[], spec: SeriesSpec, frame: Frame, y: (v: number) => number, base: number): string {
-  const polygons: string[] = [];
-  let current: Array<[number, number]> = [];
-  const flush = () => {
-    if (current.length > 1) {
-      const first = current[0]!;
-      const last = current[current.length - 1]!;
-      polygons.push(
-        `M${num(first[0])},${num(base)} ${current.map(([px, py]) => `L${num(px)},${num(py)}`).join(' ')} L${num(last[0])},${num(base)} Z`,
-      );
+/**
+ * Long runs have more points than the plot has pixel columns: keep, per pixel column, the first, the
+ * lowest, the highest and the last point (M4 aggregation), which draws the same picture. Shorter
+ * segments are returned as they are.
+ */
+export function reduceToPixels(points: readonly Point[], columns: number): Point[] {
+  if (points.length <= 4 * Math.max(1, columns)) return [...points];
+  const out: Point[] = [];
+  let i = 0;
+  while (i < points.length) {
+    const column = Math.floor(points[i]![0]);
+    let j = i;
+    let low = i;
+    let high = i;
+    while (j < points.length && Math.floor(points[j]![0]) === column) {
+      if (points[j]![1] < points[low]![1]) low = j;
+      if (points[j]![1] > points[high]![1]) high = j;
+      j++;
     }
-    current = [];
-  };
-  for (const row of rows) {
-    const v = spec.value(row);
-    if (!finite(v) || !finite(row.t)) flush();
-    else current.push([frame.x(row.t), y(v)]);
+    for (const k of [...new Set([i, low, high, j - 1])].sort((a, b) => a - b)) out.push(points[k]!);
+    i = j;
   }
-  flush();
-  return polygons.join(' ');
+  return out;
+}
+
+function pointsToPath(points: readonly Point[]): string {
+  return points.map(([px, py], i) => `${i === 0 ? 'M' : 'L'}${num(px)},${num(py)}`).join(' ');
+}
+
+/** The line of a series; a lone point is drawn as a round dot (a zero-length segment). */
+function linePath(segments: readonly Point[][]): string {
+  return segments.map((segment) => (segment.length === 1 ? `${pointsToPath(segment)} l0,0` : pointsToPath(segment))).join(' ');
+}
+
+/** The filled area under a series: one polygon per segment of two or more points. */
+function areaPath(segments: readonly Point[][], base: number): string {
+  return segments
+    .filter((segment) => segment.length > 1)
+    .map(
+      (segment) =>
+        `M${num(segment[0]![0])},${num(base)} ${pointsToPath(segment).replace(/^M/, 'L')} L${num(segment[segment.length - 1]![0])},${num(base)} Z`,
+    )
+    .join(' ');
 }
 
 /** Contiguous panic seconds as [start, end] in seconds, each row covering t ± 0.5, clipped to the axis. */
@@ -300,7 +314,7 @@ function renderPanel(panel: PanelSpec, timeline: Timeline, scales: Scales, frame
 
   // Header: panel title then the legend.
   out.push(`<text class="panel-title" x="0" y="-14" font-size="13" font-weight="bold" fill="${TEXT}">${escapeXml(panel.title)}</text>`);
-  let lx = approxTextWidth(panel.title, 13) + 18;
+  let lx = approxTextWidth(panel.title, 13) * 1.15 + 24; // bold text runs wider than the estimate
   out.push('<g class="legend">');
   const legendItems: Array<{ key: string; label: string; swatch: string }> = present.map((s) => ({
     key: s.key,
@@ -355,16 +369,16 @@ function renderPanel(panel: PanelSpec, timeline: Timeline, scales: Scales, frame
   // Series.
   for (const s of present) {
     const y = s.axis === 'right' && yRight !== undefined ? yRight : yLeft;
+    const segments = seriesSegments(rows, s, frame, y, scales.x.max);
+    if (segments.length === 0) continue;
     if (s.kind === 'area') {
-      const base = y(Math.max(s.axis === 'right' && panelScales.right ? panelScales.right.min : left.min, 0));
-      const d = areaPath(rows, s, frame, y, base);
+      const scale = s.axis === 'right' && panelScales.right !== undefined ? panelScales.right : left;
+      const d = areaPath(segments, y(Math.max(scale.min, 0)));
       if (d !== '') out.push(`<path class="area" data-series="${s.key}" d="${d}" fill="${s.color}" fill-opacity="0.3" stroke="none"/>`);
     }
-    const d = seriesPath(rows, s, frame, y, scales.x.max);
-    if (d === '') continue;
     const dashAttr = s.dash !== undefined ? ` stroke-dasharray="${s.dash}"` : '';
     out.push(
-      `<path class="series" data-series="${s.key}" d="${d}" fill="none" stroke="${s.color}" stroke-width="2" stroke-linejoin="round" stroke-linecap="round"${dashAttr}/>`,
+      `<path class="series" data-series="${s.key}" d="${linePath(segments)}" fill="none" stroke="${s.color}" stroke-width="2" stroke-linejoin="round" stroke-linecap="round"${dashAttr}/>`,
     );
   }
 

@@ -4,6 +4,7 @@ import {
   CSV_COLUMNS,
   escapeXml,
   panicSpans,
+  reduceToPixels,
   renderComparisonSvg,
   renderTimelineSvg,
   syntheticTimeline,
@@ -176,6 +177,17 @@ describe('renderTimelineSvg', () => {
     expect(byClass(panel(r, 'pods'), 'panic')).toHaveLength(1);
   });
 
+  it('renders a day-long run (more rows than a call takes arguments)', () => {
+    const rows = Array.from({ length: 200_000 }, (_, t) => row(t, { lag: t % 1000 }));
+    const svg = renderTimelineSvg({ title: 'long', rows });
+    const r = parseXml(svg);
+    expect(byClass(panel(r, 'pods'), 'x-tick').length).toBeGreaterThan(2);
+    // Reduced to about four points per pixel column, not 200,000 per series.
+    expect(svg.length).toBeLessThan(500_000);
+    const lag = points(series(panel(r, 'records'), 'lag')!.attrs.d!);
+    expect(Math.min(...lag.map((p) => p[1]))).toBeCloseTo(0.15, 2); // the peaks (999 on a 0-1000 scale) survive the reduction
+  });
+
   it('survives hostile text and non-finite values', () => {
     const svg = renderTimelineSvg({
       title: ']]> <!-- --> <script>alert(1)</script> \u0001',
@@ -188,10 +200,11 @@ describe('renderTimelineSvg', () => {
   });
 
   it('writes an example to build/chart-example.svg', () => {
-    mkdirSync('build', { recursive: true });
-    writeFileSync('build/chart-example.svg', renderTimelineSvg(syntheticTimeline()));
+    const build = new URL('../../../build/', import.meta.url);
+    mkdirSync(build, { recursive: true });
+    writeFileSync(new URL('chart-example.svg', build), renderTimelineSvg(syntheticTimeline()));
     const slow = syntheticTimeline({ title: 'Slower pods: 30 rec/s each', podThroughput: 30 });
-    writeFileSync('build/chart-example-comparison.svg', renderComparisonSvg(syntheticTimeline(), slow));
+    writeFileSync(new URL('chart-example-comparison.svg', build), renderComparisonSvg(syntheticTimeline(), slow));
   });
 });
 
@@ -260,6 +273,32 @@ describe('timelineToCsv and timelineToJson', () => {
     const parsed = JSON.parse(timelineToJson(timeline)) as Timeline;
     expect(parsed).toEqual(timeline);
     expect(JSON.parse(timelineToJson({ title: 't', rows: [] }))).toEqual({ title: 't', notes: [], rows: [] });
+  });
+});
+
+describe('reduceToPixels', () => {
+  it('keeps short segments as they are', () => {
+    const pts: Array<[number, number]> = [
+      [0, 1],
+      [0.5, 2],
+      [1, 3],
+    ];
+    expect(reduceToPixels(pts, 10)).toEqual(pts);
+  });
+
+  it('keeps the first, lowest, highest and last point of each pixel column, in order', () => {
+    const pts = Array.from({ length: 1000 }, (_, i): [number, number] => [i / 100, (i * 37) % 101]);
+    const reduced = reduceToPixels(pts, 10);
+    expect(reduced.length).toBeLessThanOrEqual(40);
+    for (let column = 0; column < 10; column++) {
+      const inColumn = pts.filter((p) => Math.floor(p[0]) === column);
+      const kept = reduced.filter((p) => Math.floor(p[0]) === column);
+      expect(kept[0]).toEqual(inColumn[0]);
+      expect(kept.at(-1)).toEqual(inColumn.at(-1));
+      expect(Math.min(...kept.map((p) => p[1]))).toBe(Math.min(...inColumn.map((p) => p[1])));
+      expect(Math.max(...kept.map((p) => p[1]))).toBe(Math.max(...inColumn.map((p) => p[1])));
+    }
+    expect(reduced.map((p) => p[0])).toEqual([...reduced.map((p) => p[0])].sort((a, b) => a - b));
   });
 });
 

@@ -12,7 +12,9 @@ export interface XmlElement {
   text: string;
 }
 
-const NAME = /^[A-Za-z_:][\w.:-]*/;
+const NAME = /[A-Za-z_:][\w.:-]*/y;
+const SPACE = /\s*/y;
+const EQ = /\s*=\s*/y;
 const ENTITY = /^&(?:lt|gt|amp|quot|apos|#\d+|#x[0-9a-fA-F]+);/;
 
 function decode(raw: string, where: number): string {
@@ -47,11 +49,16 @@ function decode(raw: string, where: number): string {
 /** Parses a document; throws an Error naming the first well-formedness problem. */
 export function parseXml(source: string): XmlElement {
   let pos = 0;
+  /** The sticky `re` matched at `at` (no slicing: the parser stays linear on large documents). */
+  const matchAt = (re: RegExp, at: number): string | undefined => {
+    re.lastIndex = at;
+    return re.exec(source)?.[0];
+  };
   const stack: XmlElement[] = [];
   let root: XmlElement | undefined;
   const skipMisc = () => {
     for (;;) {
-      const ws = /^\s*/.exec(source.slice(pos))![0].length;
+      const ws = matchAt(SPACE, pos)!.length;
       pos += ws;
       if (source.startsWith('<?', pos)) {
         const end = source.indexOf('?>', pos);
@@ -81,22 +88,22 @@ export function parseXml(source: string): XmlElement {
       stack[stack.length - 1]!.text += source.slice(pos + 9, end);
       pos = end + 3;
     } else if (source.startsWith('</', pos)) {
-      const m = NAME.exec(source.slice(pos + 2));
-      if (m === null) throw new Error(`bad end tag at ${pos}`);
+      const m = matchAt(NAME, pos + 2);
+      if (m === undefined) throw new Error(`bad end tag at ${pos}`);
       const open = stack.pop();
-      if (open === undefined || open.name !== m[0]) throw new Error(`end tag </${m[0]}> does not match <${open?.name ?? ''}> at ${pos}`);
-      pos += 2 + m[0].length;
-      pos += /^\s*/.exec(source.slice(pos))![0].length;
+      if (open === undefined || open.name !== m) throw new Error(`end tag </${m}> does not match <${open?.name ?? ''}> at ${pos}`);
+      pos += 2 + m.length;
+      pos += matchAt(SPACE, pos)!.length;
       if (source[pos] !== '>') throw new Error(`bad end tag at ${pos}`);
       pos++;
     } else if (source[pos] === '<') {
-      const m = NAME.exec(source.slice(pos + 1));
-      if (m === null) throw new Error(`bad start tag at ${pos}`);
+      const m = matchAt(NAME, pos + 1);
+      if (m === undefined) throw new Error(`bad start tag at ${pos}`);
       if (stack.length === 0 && root !== undefined) throw new Error('more than one root element');
-      const element: XmlElement = { name: m[0], attrs: {}, children: [], text: '' };
-      pos += 1 + m[0].length;
+      const element: XmlElement = { name: m, attrs: {}, children: [], text: '' };
+      pos += 1 + m.length;
       for (;;) {
-        const ws = /^\s*/.exec(source.slice(pos))![0].length;
+        const ws = matchAt(SPACE, pos)!.length;
         pos += ws;
         if (source.startsWith('/>', pos)) {
           pos += 2;
@@ -109,18 +116,18 @@ export function parseXml(source: string): XmlElement {
           break;
         }
         if (ws === 0) throw new Error(`attribute without preceding space at ${pos}`);
-        const a = NAME.exec(source.slice(pos));
-        if (a === null) throw new Error(`bad attribute at ${pos} in <${element.name}>`);
-        pos += a[0].length;
-        const eq = /^\s*=\s*/.exec(source.slice(pos));
-        if (eq === null) throw new Error(`attribute ${a[0]} without value at ${pos}`);
-        pos += eq[0].length;
+        const a = matchAt(NAME, pos);
+        if (a === undefined) throw new Error(`bad attribute at ${pos} in <${element.name}>`);
+        pos += a.length;
+        const eq = matchAt(EQ, pos);
+        if (eq === undefined) throw new Error(`attribute ${a} without value at ${pos}`);
+        pos += eq.length;
         const quote = source[pos];
-        if (quote !== '"' && quote !== "'") throw new Error(`unquoted attribute ${a[0]} at ${pos}`);
+        if (quote !== '"' && quote !== "'") throw new Error(`unquoted attribute ${a} at ${pos}`);
         const end = source.indexOf(quote, pos + 1);
-        if (end < 0) throw new Error(`unterminated attribute ${a[0]}`);
-        if (a[0] in element.attrs) throw new Error(`duplicate attribute ${a[0]} in <${element.name}>`);
-        element.attrs[a[0]] = decode(source.slice(pos + 1, end), pos + 1);
+        if (end < 0) throw new Error(`unterminated attribute ${a}`);
+        if (a in element.attrs) throw new Error(`duplicate attribute ${a} in <${element.name}>`);
+        element.attrs[a] = decode(source.slice(pos + 1, end), pos + 1);
         pos = end + 1;
       }
     } else {
