@@ -2,6 +2,9 @@ import type { KafkaRecord } from '../source/record.js';
 import type { AttemptReport, DispatchListener } from './outcome.js';
 import { isOverloadSignal } from './sink-recovery.js';
 
+/** How far back the unloaded latency looks. */
+const BASELINE_MS = 60_000;
+
 export interface AdaptiveConcurrencyOptions {
   /** Bounds of the limit; `max` is MAX_IN_FLIGHT. */
   min: number;
@@ -12,7 +15,7 @@ export interface AdaptiveConcurrencyOptions {
   inFlight: () => number;
   /** Told of every new limit. */
   onChange?: (limit: number) => void;
-  /** How often the limit is reconsidered, from the answers of that window. */
+  /** The longest a window of answers lasts before the limit is reconsidered (default 1 s). */
   windowMs?: number;
   /** A window's latency may be this many times the long-run latency before it counts as queueing. */
   tolerance?: number;
@@ -38,10 +41,9 @@ export class AdaptiveConcurrency implements DispatchListener {
   private latencyCount = 0;
   private peakInFlight = 0;
   private overloaded = false;
-  /** The sink's unloaded latency (ms): the lowest window latency of the last `baselineWindows`. */
+  /** The sink's unloaded latency (ms): the lowest window latency of the last minute. */
   private longLatencyMs: number | undefined;
-  private readonly recent: number[] = [];
-  private readonly baselineWindows = 60;
+  private readonly recent: Array<{ at: number; latency: number }> = [];
 
   constructor(private readonly options: AdaptiveConcurrencyOptions) {
     if (options.min < 1 || options.max < options.min)
@@ -76,7 +78,16 @@ export class AdaptiveConcurrency implements DispatchListener {
       this.latencySum += report.durationMs;
       this.latencyCount++;
     }
-    if (this.now() - this.windowStart >= this.windowMs) this.endWindow();
+    if (this.now() - this.windowStart >= this.currentWindowMs()) this.endWindow();
+  }
+
+  /**
+   * A window lasts two of the sink's unloaded latencies (TCP grows per round trip), within
+   * [windowMs / 10, windowMs]: a 1 s inference service is reconsidered every second, not every ten.
+   */
+  private currentWindowMs(): number {
+    const base = this.longLatencyMs;
+    return base === undefined ? this.windowMs : Math.min(this.windowMs, Math.max(this.windowMs / 10, 2 * base));
   }
 
   private endWindow(): void {
@@ -91,9 +102,10 @@ export class AdaptiveConcurrency implements DispatchListener {
       // The baseline is the lowest window latency of the last minute: a new pod lowers it at once; a
       // sink that really got slower is accepted a minute later; the queue the limit itself causes is
       // never taken for the norm while the sink is still seen fast now and then (Knative adding pods).
-      this.recent.push(latency);
-      if (this.recent.length > this.baselineWindows) this.recent.shift();
-      this.longLatencyMs = Math.min(...this.recent);
+      const now = this.now();
+      this.recent.push({ at: now, latency });
+      while (this.recent.length > 1 && now - this.recent[0]!.at > BASELINE_MS) this.recent.shift();
+      this.longLatencyMs = Math.min(...this.recent.map((w) => w.latency));
     }
     this.windowStart = this.now();
     this.latencySum = 0;
