@@ -68,7 +68,7 @@ export function parseLoadgenArgs(
   let values;
   try {
     ({ values } = parseArgs({
-      args: argv,
+      args: joinNegativeNumbers(argv),
       strict: true,
       options: {
         topic: { type: 'string' },
@@ -221,4 +221,18 @@ export function parseLoadgenArgs(
   };
   if (issues.length > 0) throw new ConfigError(issues);
   return options;
+}
+
+/** `--acks -1` as `--acks=-1`: parseArgs would take a value starting with "-" for an option. */
+function joinNegativeNumbers(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const next = argv[i + 1];
+    if (/^--[\w-]+$/.test(arg) && arg !== '--' && next !== undefined && /^-\d/.test(next)) {
+      out.push(`${arg}=${next}`);
+      i++;
+    } else out.push(arg);
+  }
+  return out;
 }
