@@ -1,9 +1,13 @@
 import { randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Summary } from '../../tools/loadgen/summary.js';
+import { makeTestPki } from '../helpers/certs.js';
 import { runToolsCli, startToolsCli } from '../helpers/cli.js';
 import { brokers, createTopic, disconnectKafka } from '../helpers/kafka.js';
+import { useOwnBroker } from '../helpers/own-broker.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 // The load generator (node build/tools/cli.js loadgen) against the real broker: exact counts in the
@@ -143,5 +147,68 @@ describe('loadgen against a real broker', () => {
     expect(summary.sent).toBeLessThan(6000);
     expect(summary.failed).toBe(0);
     expect(await recordsIn(topic)).toBe(summary.sent);
+  });
+});
+
+// The article's producer speaks SASL and TLS with a CA certificate: a broker of its own with a
+// SASL listener and a TLS listener (the shared test broker speaks PLAINTEXT only).
+const OWN_PORT = Number(process.env.KD_TEST_LOADGEN_BROKER_PORT ?? 29692);
+const SASL_PORT = OWN_PORT + 2;
+const TLS_PORT = OWN_PORT + 3;
+
+describe('loadgen over SASL and TLS', () => {
+  const pki = makeTestPki();
+  const keystore = join(pki.dir, 'broker-keystore.pem');
+  writeFileSync(keystore, pki.serverKey + pki.serverCert);
+  const caFile = join(pki.dir, 'ca.pem');
+  const own = useOwnBroker('loadgen', {
+    port: OWN_PORT,
+    sasl: { port: SASL_PORT, users: { alice: 'alice-secret' } },
+    tls: { port: TLS_PORT, keystoreFile: keystore },
+  });
+
+  async function countOnOwn(topic: string): Promise<number> {
+    const ownAdmin = new Kafka({ brokers: [own.broker.brokers], logLevel: logLevel.NOTHING }).admin();
+    await ownAdmin.connect();
+    try {
+      const offsets = await ownAdmin.fetchTopicOffsets(topic);
+      return offsets.reduce((sum, p) => sum + Number(p.high), 0);
+    } finally {
+      await ownAdmin.disconnect();
+    }
+  }
+
+  it('SASL SCRAM-SHA-512 with the password from KAFKA_SASL_PASSWORD: creates the topic and lands every record', async () => {
+    const topic = `kd-loadgen-sasl-${randomUUID().slice(0, 8)}`;
+    const args = ['loadgen', '--topic', topic, '--partitions', '2', '--concurrency', '20', '--duration', '1', '--json'];
+    const sasl = ['--sasl-mechanism', 'scram-sha-512', '--sasl-username', 'alice'];
+    const { code, stdout, stderr } = await runToolsCli([...args, ...sasl, '--brokers', `127.0.0.1:${SASL_PORT}`], {
+      KAFKA_SASL_PASSWORD: 'alice-secret',
+    });
+    expect(code, stderr).toBe(0);
+    expect(summaryOf(stdout)).toMatchObject({ target: 20, sent: 20, failed: 0 });
+    expect(await countOnOwn(topic)).toBe(20);
+  });
+
+  it('a wrong SASL password: exit 1 with the authentication failure, nothing sent', async () => {
+    const topic = `kd-loadgen-sasl-${randomUUID().slice(0, 8)}`;
+    const { code, stderr } = await runToolsCli(
+      ['loadgen', '--topic', topic, '--partitions', '1', '--duration', '1', '--sasl-mechanism', 'plain', '--sasl-username', 'alice'],
+      { KAFKA_BROKERS: `127.0.0.1:${SASL_PORT}`, KAFKA_SASL_PASSWORD: 'wrong' },
+    );
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/authentication failed/i);
+    expect(stderr).not.toContain('wrong');
+  });
+
+  it('TLS trusting the CA given with --tls-ca', async () => {
+    const topic = `kd-loadgen-tls-${randomUUID().slice(0, 8)}`;
+    const { code, stdout, stderr } = await runToolsCli(
+      ['loadgen', '--topic', topic, '--partitions', '1', '--rate', '30', '--duration', '1', '--json', '--tls-ca', caFile],
+      { KAFKA_BROKERS: `127.0.0.1:${TLS_PORT}` },
+    );
+    expect(code, stderr).toBe(0);
+    expect(summaryOf(stdout)).toMatchObject({ target: 30, sent: 30, failed: 0 });
+    expect(await countOnOwn(topic)).toBe(30);
   });
 });
