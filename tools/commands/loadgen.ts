@@ -1,5 +1,5 @@
 import { Partitioners, type Admin, type Producer } from 'kafkajs';
-import { ConfigError, createKafka, createLogger, DispatchError, type Settings } from '../../src/index.js';
+import { ConfigError, createKafka, createLogger, DispatchError } from '../../src/index.js';
 import { articleValue, nanosecondClock } from '../loadgen/article.js';
 import { parseLoadgenArgs, USAGE, type LoadgenOptions } from '../loadgen/options.js';
 import { runPacer } from '../loadgen/pacer.js';
@@ -49,7 +49,7 @@ export async function loadgenCommand(argv: string[]): Promise<number> {
       tlsCaCert: options.tls?.ca,
       tlsCert: undefined,
       tlsKey: undefined,
-    } as Parameters<typeof createKafka>[0] & Partial<Settings>,
+    },
     logger,
   );
   const admin = kafka.admin();
