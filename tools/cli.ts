@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The developer tools' entry: the demo, the demo sink and the local Kafka broker. They are not the
+ * The developer tools' entry: the demo, the demo sink, the local Kafka broker and the load generator. They are not the
  * product: they compile into build/ (`npm run build:tools`), never into dist/, so neither the npm
  * package nor the runtime image carries them. They use the product only through src/index.ts.
  */
@@ -12,9 +12,10 @@ commands:
   demo        local broker + demo sink + dispatcher + a short load, with live progress (npm start)
   demo-sink   the demo inference service: GET|POST /predict?query=... answers an intent label (npm run demo-sink)
   kafka       a local Apache Kafka broker without Docker: start | stop | status | logs (npm run kafka)
+  loadgen     the article's producer: burst, constant, ramp or step loads to a topic (npm run loadgen)
 
 run 'node build/tools/cli.js <command> --help' for the options of a command (npm start -- --help,
-npm run demo-sink -- --help, npm run kafka -- --help).`;
+npm run demo-sink -- --help, npm run kafka -- --help, npm run loadgen -- --help).`;
 
 runCommandLine({
   name: 'kafka-dispatch tools',
@@ -23,5 +24,6 @@ runCommandLine({
     demo: async (argv) => (await import('./commands/demo.js')).demoCommand(argv),
     'demo-sink': async (argv) => (await import('./commands/demo-sink.js')).demoSinkCommand(argv),
     kafka: async (argv) => (await import('./commands/kafka.js')).kafkaCommand(argv),
+    loadgen: async (argv) => (await import('./commands/loadgen.js')).loadgenCommand(argv),
   },
 });

@@ -7,7 +7,7 @@ describe('tools CLI', () => {
     for (const args of [['help'], ['--help'], ['-h']]) {
       const { code, stdout } = await runToolsCli(args);
       expect(code, args.join(' ')).toBe(0);
-      for (const command of ['demo', 'demo-sink', 'kafka']) expect(stdout).toMatch(new RegExp(`^  ${command}\\s`, 'm'));
+      for (const command of ['demo', 'demo-sink', 'kafka', 'loadgen']) expect(stdout).toMatch(new RegExp(`^  ${command}\\s`, 'm'));
     }
     expect((await runToolsCli([])).code).toBe(2);
   });
@@ -34,6 +34,11 @@ describe('tools CLI', () => {
       ['start', 'stop', 'status', 'logs', '--port', '--cache-dir', '--lines', '--follow', '--help'],
       ['9092', '100', '~/.cache/kafka-dispatch'],
     ],
+    [
+      'loadgen',
+      ['--topic', '--brokers', '--shape', '--concurrency', '--duration', '--rate', '--steps', '--partitions', '--json', '--help'],
+      ['burst', '50', '100', '127.0.0.1:9092', '-1'],
+    ],
   ])('%s --help and -h: exit 0, every flag with its default', async (command, flags, defaults) => {
     for (const help of ['--help', '-h']) {
       const { code, stdout, stderr } = await runToolsCli([command, help]);
@@ -47,12 +52,12 @@ describe('tools CLI', () => {
   });
 
   it('is not the product: kafka-dispatch itself knows no demo, demo-sink or kafka command', async () => {
-    for (const command of ['demo', 'demo-sink', 'kafka']) {
+    for (const command of ['demo', 'demo-sink', 'kafka', 'loadgen']) {
       const { code, stderr } = await runCli([command]);
       expect(code, command).toBe(2);
       expect(stderr).toContain(`unknown command "${command}"`);
     }
     const { stdout } = await runCli(['--help']);
-    expect(stdout).not.toMatch(/^ {2}(demo|demo-sink|kafka)\s/m);
+    expect(stdout).not.toMatch(/^ {2}(demo|demo-sink|kafka|loadgen)\s/m);
   });
 });
