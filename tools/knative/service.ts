@@ -91,7 +91,7 @@ export interface EmulatedService {
   port: number;
   clock: Clock;
   snapshot(): ServiceSnapshot;
-  /** One snapshot per sample period (scenario second), oldest first. */
+  /** One snapshot per sample period (scenario second; `t` is that second), oldest first. */
   timeline(): ServiceSnapshot[];
   close(): Promise<void>;
 }
@@ -240,13 +240,16 @@ export async function startKnativeService(options: KnativeServiceOptions = {}): 
     const avg = now > periodStart ? integral / (now - periodStart) : inside;
     integral = 0;
     periodStart = now;
-    for (let b = recordedUpTo + sampleMs; b <= bucket; b += sampleMs) kpa.record(b, avg);
+    const covered = recordedUpTo + sampleMs;
+    for (let b = covered; b <= bucket; b += sampleMs) kpa.record(b, avg);
     recordedUpTo = bucket;
     const sorted = latencies.sort((a, b) => a - b);
     lastP50 = sorted.length > 0 ? sorted[Math.floor((sorted.length - 1) / 2)] : undefined;
     latencies = [];
     if (last.desiredPods === 0 && avg > 0) decide(); // Poke: traffic at scale zero decides at once
-    history.push(snapshot());
+    // One timeline entry per scenario second, also for the seconds a late timer skipped.
+    const snap = snapshot();
+    for (let b = covered; b <= bucket; b += sampleMs) history.push({ ...snap, t: b / 1000 });
   }
 
   function costMs(body: Buffer): { ms: number; items: number } {

@@ -135,6 +135,13 @@ describe('emulated Knative Service', () => {
     expect(atLoadEnd.timedOut + atLoadEnd.rejected503).toBe(0);
     // The first seconds panic (20 in flight on 1 pod ≥ 2 × target).
     expect(svc.timeline().some((t) => t.inPanic)).toBe(true);
+    // The timeline has one entry per scenario second, whatever the timers did.
+    const ts = svc.timeline().map((t) => t.t);
+    expect(ts.every((t, i) => i === 0 || t === ts[i - 1]! + 1)).toBe(true);
+    expect(ts.length).toBeGreaterThanOrEqual(95);
+    // In steady state (the last 30 s of load) the pod count stays within the band too.
+    const steady = svc.timeline().filter((t) => t.t >= 70 && t.t * 1000 <= loadEnd);
+    expect(Math.min(...steady.map((t) => t.podsReady))).toBeGreaterThanOrEqual(Math.ceil(expected * 0.8));
 
     // Back to minScale (0) only after the stable window (60 s) and the grace period (30 s).
     await until(() => svc.snapshot().podsReady === 0, 30_000);
