@@ -108,6 +108,27 @@ describe('emulated Knative Service', () => {
     expect(svc.snapshot()).toMatchObject({ timedOut: 1, served: 0, heldByActivator: 0 });
   });
 
+  it('scale-down drains: a removed pod finishes the requests it holds', async () => {
+    // Two pods, one long request on each (least loaded routing); 2 in flight ÷ target 7 → 1 pod once
+    // the initial panic (started with 2 ready pods) has passed its 6 s stable window.
+    const svc = await start({
+      containerConcurrency: 10,
+      initialScale: 2,
+      minScale: 1,
+      kpa: { targetBurstCapacity: 0, stableWindowMs: 6000 },
+      cost: { kind: 'fixed', latencyMs: 20_000 },
+      speed: 10,
+    });
+    const pending = Promise.all([call(svc.url), call(svc.url)]);
+    await until(() => svc.snapshot().podsDraining === 1);
+    expect(svc.snapshot()).toMatchObject({ podsReady: 1, executing: 2 });
+    const results = await pending;
+    expect(results.map((r) => r.status)).toEqual([200, 200]);
+    expect(new Set(results.map((r) => (JSON.parse(r.text) as { pod: number }).pod)).size).toBe(2);
+    await until(() => svc.snapshot().podsDraining === 0);
+    expect(svc.snapshot()).toMatchObject({ podsReady: 1, served: 2, rejected503: 0 });
+  });
+
   it('batch cost: a + b·n for a JSON array or {instances}', async () => {
     const svc = await start({ containerConcurrency: 4, minScale: 1, cost: { kind: 'batch', aMs: 1000, bMsPerItem: 500 }, speed: 10 });
     const a = JSON.parse((await call(svc.url, JSON.stringify([1, 2, 3, 4]))).text) as { items: number; latencyMs: number };
