@@ -198,6 +198,19 @@ describe('PodAutoscaler (the article: BERT behind Knative, containerConcurrency 
     expect(firstZero.t).toBeLessThanOrEqual(196);
   });
 
+  it('from zero: the first traffic asks for a pod at once; 0 ready counts as 1 for the panic test', () => {
+    const pa = new PodAutoscaler({ containerConcurrency: 2 }, { readyPods: 0 });
+    const idle = run(pa, 0, 120, 0, { n: 0 }, true);
+    expect(idle.every((d) => d.desiredPods === 0)).toBe(true);
+    pa.record(120_000, 3);
+    // The windows still hold the idle seconds' zeros: stable 3/60, panic 3/6, so one pod to start with …
+    expect(pa.scale(120_000, 0)).toMatchObject({ desiredPods: 1, inPanic: false, stableConcurrency: 0.05, panicConcurrency: 0.5 });
+    // … and, the 3 requests still waiting, more as the panic window fills: 3 × 2 s of 3 → 1.5 → 2 pods.
+    pa.record(121_000, 3);
+    pa.record(122_000, 3);
+    expect(pa.scale(122_000, 0)).toMatchObject({ desiredPods: 2, inPanic: true });
+  });
+
   it('minScale 1 keeps a pod; no data for a whole window is not a decision', () => {
     const pa = new PodAutoscaler({ containerConcurrency: 2, minScale: 1 }, { readyPods: 1 });
     expect(pa.scale(0, 1).valid).toBe(false);
