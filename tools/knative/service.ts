@@ -241,7 +241,9 @@ export async function startKnativeService(options: KnativeServiceOptions = {}): 
     integral = 0;
     periodStart = now;
     const covered = recordedUpTo + sampleMs;
-    for (let b = covered; b <= bucket; b += sampleMs) kpa.record(b, avg);
+    // With no ready pod there is nothing to scrape (`stats_scraper.go` returns an empty stat, which
+    // the collector does not record): only the activator's requests make a stat.
+    if (avg > 0 || ready().length > 0) for (let b = covered; b <= bucket; b += sampleMs) kpa.record(b, avg);
     recordedUpTo = bucket;
     const sorted = latencies.sort((a, b) => a - b);
     lastP50 = sorted.length > 0 ? sorted[Math.floor((sorted.length - 1) / 2)] : undefined;

@@ -211,6 +211,14 @@ describe('PodAutoscaler (the article: BERT behind Knative, containerConcurrency 
     expect(pa.scale(122_000, 0)).toMatchObject({ desiredPods: 2, inPanic: true });
   });
 
+  it('from zero after a window without data (no pod to scrape): the first stat is the whole window', () => {
+    const pa = new PodAutoscaler({ containerConcurrency: 2 }, { readyPods: 0 });
+    pa.record(0, 0);
+    expect(pa.scale(120_000, 0)).toMatchObject({ desiredPods: 0, valid: false });
+    pa.record(121_000, 3);
+    expect(pa.scale(121_000, 0)).toMatchObject({ desiredPods: 3, inPanic: true, stableConcurrency: 3, panicConcurrency: 3 });
+  });
+
   it('minScale 1 keeps a pod; no data for a whole window is not a decision', () => {
     const pa = new PodAutoscaler({ containerConcurrency: 2, minScale: 1 }, { readyPods: 1 });
     expect(pa.scale(0, 1).valid).toBe(false);
