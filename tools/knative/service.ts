@@ -336,6 +336,7 @@ export async function startKnativeService(options: KnativeServiceOptions = {}): 
   });
   const { port } = server.address() as AddressInfo;
   const host = options.host ?? '127.0.0.1';
+  let closed: Promise<void> | undefined;
 
   return {
     url: `http://${host}:${port}`,
@@ -343,16 +344,18 @@ export async function startKnativeService(options: KnativeServiceOptions = {}): 
     clock,
     snapshot,
     timeline: () => history.slice(),
-    close: async () => {
-      clearInterval(sampler);
-      clearInterval(ticker);
-      for (const p of pods) clearTimeout(p.startTimer);
-      closing.abort(new Error('service closing'));
-      activator.failAll({ status: 503, message: 'service closing' });
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-    },
+    close: () => (closed ??= shutdown()),
   };
+
+  async function shutdown(): Promise<void> {
+    clearInterval(sampler);
+    clearInterval(ticker);
+    for (const p of pods) clearTimeout(p.startTimer);
+    closing.abort(new Error('service closing'));
+    activator.failAll({ status: 503, message: 'service closing' });
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+  }
 }

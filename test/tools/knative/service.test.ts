@@ -129,6 +129,25 @@ describe('emulated Knative Service', () => {
     expect(svc.snapshot()).toMatchObject({ podsReady: 1, served: 2, rejected503: 0 });
   });
 
+  it('the article: 256 in flight on one pod with cc 2 panics and asks for maxScale 100 pods', async () => {
+    const svc = await start({
+      containerConcurrency: 2,
+      maxScale: 100,
+      podStartMs: 30_000,
+      cost: { kind: 'fixed', latencyMs: 5000 },
+      speed: 20,
+    });
+    const pending = Promise.allSettled(Array.from({ length: 256 }, () => call(svc.url)));
+    await until(() => svc.snapshot().desiredPods === 100);
+    const s = svc.snapshot();
+    expect(s).toMatchObject({ inPanic: true, podsReady: 1, activatorInPath: true });
+    expect(s.podsStarting).toBe(99);
+    expect(s.executing).toBeLessThanOrEqual(2);
+    expect(s.heldByActivator + s.executing + s.served).toBeGreaterThanOrEqual(250);
+    await svc.close();
+    await pending;
+  });
+
   it('batch cost: a + b·n for a JSON array or {instances}', async () => {
     const svc = await start({ containerConcurrency: 4, minScale: 1, cost: { kind: 'batch', aMs: 1000, bMsPerItem: 500 }, speed: 10 });
     const a = JSON.parse((await call(svc.url, JSON.stringify([1, 2, 3, 4]))).text) as { items: number; latencyMs: number };
