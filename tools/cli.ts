@@ -12,6 +12,7 @@ commands:
   demo        local broker + demo sink + dispatcher + a short load, with live progress (npm start)
   demo-sink   the demo inference service: GET|POST /predict?query=... answers an intent label (npm run demo-sink)
   kafka       a local Apache Kafka broker without Docker: start | stop | status | logs (npm run kafka)
+  simulate    a scenario on the real broker and dispatcher against an emulated Knative Service: timeline and chart (npm run simulate)
   loadgen     the article's producer: burst, constant, ramp or step loads to a topic (npm run loadgen)
 
 run 'node build/tools/cli.js <command> --help' for the options of a command (npm start -- --help,
@@ -24,6 +25,7 @@ runCommandLine({
     demo: async (argv) => (await import('./commands/demo.js')).demoCommand(argv),
     'demo-sink': async (argv) => (await import('./commands/demo-sink.js')).demoSinkCommand(argv),
     kafka: async (argv) => (await import('./commands/kafka.js')).kafkaCommand(argv),
+    simulate: async (argv) => (await import('./commands/simulate.js')).simulateCommand(argv),
     loadgen: async (argv) => (await import('./commands/loadgen.js')).loadgenCommand(argv),
   },
 });

@@ -10,16 +10,16 @@ export interface DemandOptions {
 
 /**
  * The concurrency the workload needs, by Little's law: the topics' arrival rate (records/s, from
- * the growth of their end offsets between lag reads) times the sink's unloaded latency (the lowest
- * per-window mean latency of successful attempts over the last half minute, so queueing in the sink
- * does not inflate it). Topic-wide, the same on every replica: what an operator or KEDA pre-scales
+ * the growth of their end offsets between lag reads) times the sink's unloaded latency (the fastest
+ * successful attempt of each second, the lowest of those over the last half minute: a request that
+ * met no queue, so queueing in the activator or a queue-proxy does not inflate it). Topic-wide, the same on every replica: what an operator or KEDA pre-scales
  * the sink by. Undefined until both are known.
  */
 export class DemandEstimator implements DispatchListener {
   private lastEnd: { offsets: number; at: number } | undefined;
   private rate: number | undefined;
   private readonly windows: number[] = [];
-  private windowSum = 0;
+  private fastestMs = 0;
   private windowCount = 0;
   private windowStart: number;
   private readonly latencyWindows: number;
@@ -47,7 +47,7 @@ export class DemandEstimator implements DispatchListener {
   onAttempt(_record: KafkaRecord, report: AttemptReport): void {
     if (report.target !== 'sink' || report.error !== undefined || report.status === undefined || report.status >= 300) return;
     this.rollWindow();
-    this.windowSum += report.durationMs;
+    this.fastestMs = this.windowCount === 0 ? report.durationMs : Math.min(this.fastestMs, report.durationMs);
     this.windowCount++;
   }
 
@@ -59,8 +59,8 @@ export class DemandEstimator implements DispatchListener {
   /** The sink's unloaded latency in seconds. */
   get latencySeconds(): number | undefined {
     this.rollWindow();
-    const means = this.windowCount > 0 ? [...this.windows, this.windowSum / this.windowCount] : this.windows;
-    return means.length === 0 ? undefined : Math.min(...means) / 1000;
+    const fastest = this.windowCount > 0 ? [...this.windows, this.fastestMs] : this.windows;
+    return fastest.length === 0 ? undefined : Math.min(...fastest) / 1000;
   }
 
   /** Requests that would be in flight to serve the arrivals without a queue. */
@@ -73,10 +73,10 @@ export class DemandEstimator implements DispatchListener {
     const now = this.now();
     if (now - this.windowStart < this.windowMs) return;
     if (this.windowCount > 0) {
-      this.windows.push(this.windowSum / this.windowCount);
+      this.windows.push(this.fastestMs);
       if (this.windows.length > this.latencyWindows) this.windows.shift();
     }
-    this.windowSum = 0;
+    this.fastestMs = 0;
     this.windowCount = 0;
     this.windowStart = now;
   }

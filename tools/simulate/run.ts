@@ -1,0 +1,278 @@
+import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
+import { Partitioners } from 'kafkajs';
+import type { Gauge } from 'prom-client';
+import { createKafka, resolveConfig, startDispatcher, type Logger, type RunningDispatcher } from '../../src/index.js';
+import type { Timeline, TimelineRow } from '../chart/timeline.js';
+import { createClock, startKnativeService, type Clock, type EmulatedService } from '../knative/index.js';
+import { articleValue, nanosecondClock } from '../loadgen/article.js';
+import { runPacer, type Clock as PacerClock } from '../loadgen/pacer.js';
+import { scheduleOf } from '../loadgen/shapes.js';
+import { loadDurationS, type Scenario } from './scenario.js';
+
+export interface SimulationResult {
+  scenario: Scenario;
+  timeline: Timeline;
+  summary: SimulationSummary;
+}
+
+export interface SimulationSummary {
+  produced: number;
+  /** Records the emulated service answered 2xx (duplicates included). */
+  served: number;
+  /** Records the dispatchers finished as delivered. */
+  delivered: number;
+  deadLettered: number;
+  skipped: number;
+  rejected503: number;
+  /** 503s per request the service answered. */
+  rejectedShare: number;
+  peakPods: number;
+  /** Pods ready at the end of the load (mean over its last 10 s). */
+  podsAtLoadEnd: number;
+  /** Ready + starting pods integrated from the start of the load to 45 s after it. */
+  podSeconds: number;
+  /** Seconds after the load ended until the lag was 0 (undefined: not within the run). */
+  lagZeroAfterS: number | undefined;
+  /** The most requests the service held at once (executing, queued, held by the activator). */
+  peakSinkConcurrency: number;
+  panicSeconds: number;
+  /** Real seconds the run took. */
+  tookS: number;
+}
+
+export interface SimulateOptions {
+  brokers: string[];
+  logger: Logger;
+  /** Told of every scenario second. */
+  onSecond?: (row: TimelineRow, scenario: Scenario) => void;
+  signal?: AbortSignal;
+}
+
+/**
+ * Runs a scenario on the real broker, real dispatchers (in this process, one consumer group) and the
+ * emulated Knative Service, and samples one timeline row per scenario second. Cleans up after itself:
+ * its topic is deleted at the end.
+ */
+export async function simulate(scenario: Scenario, options: SimulateOptions): Promise<SimulationResult> {
+  const started = performance.now();
+  // The pacer's sleeps and the dispatchers' waits listen on the one signal.
+  if (options.signal) setMaxListeners(1000, options.signal);
+  const clock = createClock(scenario.speed);
+  const topic = `sim-${scenario.name}-${scenario.ordering}-${randomUUID().slice(0, 8)}`;
+  const group = `${topic}-group`;
+  const kafka = createKafka(
+    { brokers: options.brokers, clientId: 'kafka-dispatch-simulate' } as Parameters<typeof createKafka>[0],
+    options.logger,
+  );
+  const admin = kafka.admin();
+  const producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
+  const closers: Array<() => Promise<unknown>> = [];
+  try {
+    await admin.connect();
+    closers.push(() => admin.disconnect());
+    await admin.createTopics({ topics: [{ topic, numPartitions: scenario.partitions }], waitForLeaders: true });
+    closers.push(() => admin.deleteTopics({ topics: [topic] }));
+    await producer.connect();
+    closers.push(() => producer.disconnect());
+
+    const service = await startKnativeService({
+      containerConcurrency: scenario.containerConcurrency,
+      minScale: scenario.minScale,
+      maxScale: scenario.maxScale,
+      initialScale: scenario.initialScale,
+      podStartMs: scenario.podStartS * 1000,
+      cost: { kind: 'fixed', latencyMs: scenario.latencyMs },
+      clock,
+    });
+    closers.push(() => service.close());
+
+    const dispatchers: RunningDispatcher[] = [];
+    closers.push(() => Promise.all(dispatchers.map((d) => d.stop(2000))));
+    for (let i = 0; i < scenario.replicas; i++) {
+      dispatchers.push(
+        await startDispatcher(dispatcherSettings(scenario, options.brokers, topic, group, service.url), { logger: options.logger }),
+      );
+    }
+    await waitUntil(() => dispatchers.every((d) => d.isReady()), 60_000, 'the dispatchers to join their group');
+
+    const sampler = new Sampler(scenario, clock, service, dispatchers, admin, topic, group);
+    const schedule = scheduleOf(scenario.load);
+    const keyOf = nanosecondClock();
+    let produced = 0;
+    const loadStartS = clock.now() / 1000;
+    const load = runPacer({
+      schedule,
+      clock: pacerClock(clock),
+      maxInFlight: 32,
+      send: async (first, count) => {
+        const messages = Array.from({ length: count }, (_, j) => ({ key: String(keyOf()), value: articleValue(first + j) }));
+        await producer.send({ topic, messages });
+        produced += count;
+      },
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    const loadEndS = loadStartS + loadDurationS(scenario.load);
+    const rows: TimelineRow[] = [];
+    const deadline = loadEndS + scenario.tailS;
+    let loadDone = false;
+    void load.then(() => (loadDone = true));
+    for (let second = Math.ceil(loadStartS); !options.signal?.aborted; second++) {
+      await clock.sleep(Math.max(0, second * 1000 - clock.now()));
+      const row = await sampler.sample(second - loadStartS, produced);
+      rows.push(row);
+      options.onSecond?.(row, scenario);
+      if (clock.now() / 1000 >= deadline && loadDone) break;
+    }
+    await load;
+    const timeline: Timeline = {
+      title: `${scenario.name}: ORDERING=${scenario.ordering}, ${scenario.concurrencyLimit === 'adaptive' ? 'CONCURRENCY_LIMIT=adaptive' : `MAX_IN_FLIGHT=${scenario.maxInFlight}`}, ${scenario.partitions} partitions`,
+      rows,
+      notes: [scenario.description, `speed ×${scenario.speed}: the chart is in scenario seconds`],
+    };
+    return { scenario, timeline, summary: summarize(scenario, rows, dispatchers, service, produced, loadEndS - loadStartS, started) };
+  } finally {
+    for (const close of closers.reverse()) await close().catch(() => {});
+  }
+}
+
+/** The dispatcher's configuration, as a user would set it, with the scenario's durations compressed. */
+function dispatcherSettings(scenario: Scenario, brokers: string[], topic: string, group: string, sinkUrl: string) {
+  const seconds = (s: number) => String(s / scenario.speed);
+  return resolveConfig({
+    env: {
+      KAFKA_BROKERS: brokers.join(','),
+      KAFKA_TOPICS: topic,
+      KAFKA_GROUP: group,
+      KAFKA_INITIAL_OFFSET: 'earliest',
+      K_SINK: sinkUrl,
+      ORDERING: scenario.ordering,
+      MAX_IN_FLIGHT: String(scenario.maxInFlight),
+      MAX_IN_FLIGHT_PER_PARTITION: String(scenario.maxInFlightPerPartition),
+      CONCURRENCY_LIMIT: scenario.concurrencyLimit,
+      REQUEST_TIMEOUT: seconds(scenario.requestTimeoutS),
+      RETRY_COUNT: String(scenario.retryCount),
+      BACKOFF_DELAY: seconds(0.3),
+      COMMIT_INTERVAL: '0.2',
+      LAG_INTERVAL: seconds(5),
+      METRICS_PORT: '0',
+    },
+  }).settings;
+}
+
+/** The pacer's clock in scenario time: the load's schedule stays the scenario's. */
+function pacerClock(clock: Clock): PacerClock {
+  return { now: () => clock.now(), sleep: (ms, signal) => clock.sleep(ms, signal).catch(() => {}) };
+}
+
+class Sampler {
+  private lastProduced = 0;
+  private lastServed = 0;
+  private last503 = 0;
+
+  constructor(
+    private readonly scenario: Scenario,
+    private readonly clock: Clock,
+    private readonly service: EmulatedService,
+    private readonly dispatchers: RunningDispatcher[],
+    private readonly admin: ReturnType<ReturnType<typeof createKafka>['admin']>,
+    private readonly topic: string,
+    private readonly group: string,
+  ) {}
+
+  async sample(t: number, produced: number): Promise<TimelineRow & { sinkConcurrency: number; podsStarting: number }> {
+    const snapshot = this.service.snapshot();
+    const [lag, inFlight, limit, demand] = await Promise.all([
+      this.lag(),
+      this.sum((d) => d.metrics.inFlight),
+      this.sum((d) => d.metrics.inFlightLimit),
+      this.max((d) => d.metrics.demand),
+    ]);
+    const totals = this.dispatchers.map((d) => d.metrics.totals);
+    const row = {
+      t: Math.round(t),
+      produced: produced - this.lastProduced,
+      delivered: snapshot.served - this.lastServed,
+      lag,
+      lagSeconds: 0,
+      inFlight,
+      inFlightLimit: limit,
+      ...(demand !== undefined ? { demand } : {}),
+      podsReady: snapshot.podsReady,
+      podsDesired: snapshot.desiredPods,
+      panic: snapshot.inPanic,
+      rejected503: snapshot.rejected503 - this.last503,
+      deadLettered: totals.reduce((sum, x) => sum + x.deadLettered, 0),
+      skipped: totals.reduce((sum, x) => sum + x.skipped, 0),
+      sinkConcurrency: snapshot.concurrency,
+      podsStarting: snapshot.podsStarting,
+    };
+    this.lastProduced = produced;
+    this.lastServed = snapshot.served;
+    this.last503 = snapshot.rejected503;
+    void this.clock;
+    void this.scenario;
+    return row;
+  }
+
+  private async lag(): Promise<number> {
+    const [ends, committed] = await Promise.all([
+      this.admin.fetchTopicOffsets(this.topic),
+      this.admin.fetchOffsets({ groupId: this.group, topics: [this.topic] }),
+    ]);
+    const byPartition = new Map(committed[0]?.partitions.map((p) => [p.partition, Number(p.offset)]) ?? []);
+    return ends.reduce((sum, p) => sum + Math.max(0, Number(p.high) - Math.max(0, byPartition.get(p.partition) ?? 0)), 0);
+  }
+
+  private async sum(gauge: (d: RunningDispatcher) => Gauge): Promise<number> {
+    const values = await Promise.all(this.dispatchers.map(async (d) => (await gauge(d).get()).values[0]?.value ?? 0));
+    return values.reduce((a, b) => a + b, 0);
+  }
+
+  private async max(gauge: (d: RunningDispatcher) => Gauge): Promise<number | undefined> {
+    const values = await Promise.all(this.dispatchers.map(async (d) => (await gauge(d).get()).values[0]?.value));
+    const known = values.filter((v): v is number => v !== undefined);
+    return known.length === 0 ? undefined : Math.max(...known);
+  }
+}
+
+function summarize(
+  scenario: Scenario,
+  rows: Array<TimelineRow & { sinkConcurrency?: number; podsStarting?: number }>,
+  dispatchers: RunningDispatcher[],
+  service: EmulatedService,
+  produced: number,
+  loadS: number,
+  started: number,
+): SimulationSummary {
+  const snapshot = service.snapshot();
+  const totals = dispatchers.map((d) => d.metrics.totals);
+  const lastLoad = rows.filter((r) => r.t >= loadS - 10 && r.t < loadS);
+  const zero = rows.find((r) => r.t >= loadS && r.lag === 0);
+  const answered = snapshot.served + snapshot.rejected503 + snapshot.timedOut;
+  void scenario;
+  return {
+    produced,
+    served: snapshot.served,
+    delivered: totals.reduce((sum, x) => sum + x.delivered, 0),
+    deadLettered: totals.reduce((sum, x) => sum + x.deadLettered, 0),
+    skipped: totals.reduce((sum, x) => sum + x.skipped, 0),
+    rejected503: snapshot.rejected503,
+    rejectedShare: answered === 0 ? 0 : snapshot.rejected503 / answered,
+    peakPods: Math.max(0, ...rows.map((r) => r.podsReady)),
+    podsAtLoadEnd: lastLoad.length === 0 ? 0 : lastLoad.reduce((sum, r) => sum + r.podsReady, 0) / lastLoad.length,
+    podSeconds: rows.filter((r) => r.t <= loadS + 45).reduce((sum, r) => sum + r.podsReady + (r.podsStarting ?? 0), 0),
+    lagZeroAfterS: zero ? zero.t - loadS : undefined,
+    peakSinkConcurrency: Math.max(0, ...rows.map((r) => r.sinkConcurrency ?? 0)),
+    panicSeconds: rows.filter((r) => r.panic).length,
+    tookS: (performance.now() - started) / 1000,
+  };
+}
+
+async function waitUntil(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const until = performance.now() + timeoutMs;
+  while (!condition()) {
+    if (performance.now() > until) throw new Error(`simulate: timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}

@@ -1,0 +1,120 @@
+import type { Ordering } from '../../src/index.js';
+import type { Shape } from '../loadgen/shapes.js';
+
+/**
+ * What a simulation runs: the topic, the dispatcher's settings, the emulated Knative Service and the
+ * load. Durations are in scenario time; `speed` compresses them all alike (rates × speed, latencies,
+ * windows and pod start times ÷ speed), so the concurrency, and the pods it needs, stay the same.
+ */
+export interface Scenario {
+  name: string;
+  /** What the scenario shows, printed on the chart. */
+  description: string;
+  partitions: number;
+  ordering: Ordering;
+  /** Dispatcher instances in one consumer group (KEDA's replicas). */
+  replicas: number;
+  maxInFlight: number;
+  maxInFlightPerPartition: number;
+  concurrencyLimit: 'fixed' | 'adaptive';
+  containerConcurrency: number;
+  minScale: number;
+  maxScale: number;
+  /** Pods ready at the start (0: scaled to zero). */
+  initialScale: number;
+  /** Seconds from a pod being asked for to it being ready. */
+  podStartS: number;
+  /** The handler's latency per request, ms. */
+  latencyMs: number;
+  /** The dispatcher's REQUEST_TIMEOUT, seconds. */
+  requestTimeoutS: number;
+  /** The dispatcher's RETRY_COUNT. */
+  retryCount: number;
+  load: Shape;
+  /** How long to keep watching after the load, seconds (ends earlier once lag is 0 and the pods settled). */
+  tailS: number;
+  /** Scenario seconds per real second. */
+  speed: number;
+}
+
+export const PRESETS: Record<string, Scenario> = {
+  /**
+   * The article: 50 messages a second (sent concurrently each second) for 100 s into an inference
+   * service with containerConcurrency 2, minScale 1, maxScale 100. The handler latency is ours to
+   * choose (the article does not give it): 1 s, a GPU classifier's order of magnitude.
+   */
+  article: {
+    name: 'article',
+    description:
+      "The article's load: 50 msg/s for 100 s, containerConcurrency 2, minScale 1, maxScale 100, 1 s per request, pods ready 10 s after asked",
+    partitions: 12,
+    ordering: 'ordered',
+    replicas: 1,
+    maxInFlight: 256,
+    maxInFlightPerPartition: 50,
+    concurrencyLimit: 'fixed',
+    containerConcurrency: 2,
+    minScale: 1,
+    maxScale: 100,
+    initialScale: 1,
+    podStartS: 10,
+    latencyMs: 1000,
+    requestTimeoutS: 600,
+    retryCount: 10,
+    load: { kind: 'burst', concurrency: 50, durationS: 100 },
+    tailS: 60,
+    speed: 10,
+  },
+  /**
+   * A GPU service scaled to zero whose pods take 60 s to start, while the dispatcher's request
+   * timeout is 30 s: the records must wait for the cold start, not be given up.
+   */
+  'scale-from-zero': {
+    name: 'scale-from-zero',
+    description:
+      'Scale from zero: minScale 0, pods take 60 s to start, REQUEST_TIMEOUT 30 s, RETRY_COUNT 2; 10 msg/s for 60 s, 1 s per request',
+    partitions: 6,
+    ordering: 'key',
+    replicas: 1,
+    maxInFlight: 256,
+    maxInFlightPerPartition: 50,
+    concurrencyLimit: 'adaptive',
+    containerConcurrency: 2,
+    minScale: 0,
+    maxScale: 50,
+    initialScale: 0,
+    podStartS: 60,
+    latencyMs: 1000,
+    requestTimeoutS: 30,
+    retryCount: 2,
+    load: { kind: 'constant', rate: 10, durationS: 60 },
+    tailS: 90,
+    speed: 10,
+  },
+};
+
+/** Pods the load needs once settled: rate × latency ÷ (0.7 × containerConcurrency) (Knative's target). */
+export function podsNeeded(rate: number, latencyMs: number, containerConcurrency: number): number {
+  return (rate * (latencyMs / 1000)) / (0.7 * containerConcurrency);
+}
+
+/** The load's mean rate, messages per scenario second. */
+export function meanRate(shape: Shape): number {
+  switch (shape.kind) {
+    case 'burst':
+      return shape.concurrency;
+    case 'constant':
+      return shape.rate;
+    case 'ramp':
+      return (shape.from + shape.to) / 2;
+    case 'step': {
+      const total = shape.steps.reduce((sum, s) => sum + s.rate * s.durationS, 0);
+      const duration = shape.steps.reduce((sum, s) => sum + s.durationS, 0);
+      return duration > 0 ? total / duration : 0;
+    }
+  }
+}
+
+export function loadDurationS(shape: Shape): number {
+  return shape.kind === 'step' ? shape.steps.reduce((sum, s) => sum + s.durationS, 0) : shape.durationS;
+}
