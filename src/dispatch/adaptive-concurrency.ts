@@ -13,6 +13,12 @@ export interface AdaptiveConcurrencyOptions {
   initial: number;
   /** Requests running now: the limit only grows while it is what holds them back. */
   inFlight: () => number;
+  /**
+   * The concurrency the arrivals need (Little's law, `DemandEstimator`): latency alone never takes
+   * the limit below it, so a sink that queues while it scales out (Knative's activator holding
+   * requests for pods still starting) still sees the demand it must scale to. Overload answers do.
+   */
+  demand?: () => number | undefined;
   /** Told of every new limit. */
   onChange?: (limit: number) => void;
   /** The longest a window of answers lasts before the limit is reconsidered (default 1 s). */
@@ -29,7 +35,7 @@ export interface AdaptiveConcurrencyOptions {
  * holding requests back), latency rising past `tolerance` shrinks it in proportion, and an overload
  * answer (503, 429, 502/504, a timeout, a refused connection) cuts it by a tenth at once. So the
  * dispatcher's concurrency rises as Knative adds pods and backs off before queue-proxy queues
- * overflow, within [min, max].
+ * overflow, within [min, max]. Latency alone never takes it below the demand (`demand`).
  */
 export class AdaptiveConcurrency implements DispatchListener {
   private current: number;
@@ -98,7 +104,7 @@ export class AdaptiveConcurrency implements DispatchListener {
       // Latency within tolerance: gradient 1; queueing doubles it: the limit halves, never more.
       const gradient = Math.max(0.5, Math.min(1, (this.tolerance * long) / latency));
       const grown = gradient === 1 && used ? this.current + Math.sqrt(this.current) : this.current * gradient;
-      this.set(grown);
+      this.set(Math.max(grown, Math.ceil(this.options.demand?.() ?? 0)));
       // The baseline is the lowest window latency of the last minute: a new pod lowers it at once; a
       // sink that really got slower is accepted a minute later; the queue the limit itself causes is
       // never taken for the norm while the sink is still seen fast now and then (Knative adding pods).

@@ -130,6 +130,7 @@ async function start(
           max: settings.maxInFlight,
           initial: Math.min(settings.maxInFlight, Math.max(settings.minInFlight, INITIAL_ADAPTIVE_LIMIT)),
           inFlight: () => running(),
+          demand: () => demand.concurrency,
           onChange: (limit) => applyLimit(limit),
         })
       : undefined;

@@ -103,6 +103,22 @@ describe('AdaptiveConcurrency', () => {
     expect(limiter.limit).toBe(5);
   });
 
+  it('latency alone never takes it below the demand; overload answers do', () => {
+    let now = 0;
+    const limiter = new AdaptiveConcurrency({ min: 1, max: 500, initial: 4, inFlight: () => 50, demand: () => 50, now: () => now });
+    // A sink that queues everything (an activator holding requests for pods still starting).
+    for (let i = 0; i < 50; i++) {
+      now += 100;
+      limiter.onAttempt(record, { target: 'sink', durationMs: 1000 + i * 200, status: 200 });
+    }
+    expect(limiter.limit).toBeGreaterThanOrEqual(50);
+    for (let i = 0; i < 20; i++) {
+      now += 1000;
+      limiter.onAttempt(record, { target: 'sink', durationMs: 5, status: 503, error: new SinkResponseError(503, Buffer.alloc(0), true) });
+    }
+    expect(limiter.limit).toBeLessThan(50);
+  });
+
   it('refuses bounds that are not', () => {
     expect(() => new AdaptiveConcurrency({ min: 0, max: 10, initial: 1, inFlight: () => 0 })).toThrow(/bounds/);
     expect(() => new AdaptiveConcurrency({ min: 5, max: 4, initial: 4, inFlight: () => 0 })).toThrow(/bounds/);

@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/index.js';
+import { simulate } from '../../tools/simulate/run.js';
+import { meanRate, podsNeeded, PRESETS, type Scenario } from '../../tools/simulate/scenario.js';
+import { brokers } from '../helpers/kafka.js';
+
+// The article's verification on one machine (issue 10): the real broker and dispatcher against the
+// emulated Knative Service, on a clock ten times compressed. Figures are in scenario time.
+
+const logger = createLogger({ level: 'error', format: 'json' });
+const run = (scenario: Scenario) => simulate(scenario, { brokers: brokers(), logger });
+
+describe("simulate: the article's scenario end to end", () => {
+  it('key mode: the pods settle within ±20 % of rate × latency ÷ (0.7 × containerConcurrency), lag returns to 0, nothing is lost, 503s below 1 %', async () => {
+    const scenario = { ...PRESETS.article!, ordering: 'key' as const, tailS: 30 };
+    const { summary, timeline } = await run(scenario);
+    const needed = podsNeeded(meanRate(scenario.load), scenario.latencyMs, scenario.containerConcurrency);
+    expect(summary.podsAtLoadEnd, `pods over the load's last 10 s (the load needs ${needed.toFixed(1)})`).toBeGreaterThanOrEqual(
+      needed * 0.8,
+    );
+    expect(summary.podsAtLoadEnd).toBeLessThanOrEqual(needed * 1.2);
+    expect(summary.lagZeroAfterS, 'seconds after the load until lag 0').toBeDefined();
+    expect(timeline.rows.at(-1)!.lag).toBe(0);
+    expect(summary.produced).toBe(5000);
+    expect(summary.delivered, 'records the dispatcher delivered').toBe(5000);
+    expect(summary.served).toBeGreaterThanOrEqual(5000);
+    expect(summary.deadLettered + summary.skipped).toBe(0);
+    expect(summary.rejectedShare).toBeLessThan(0.01);
+  }, 180_000);
+
+  it('ordered mode with P partitions: the sink never holds more than P requests, and the pods stay far below what the load needs', async () => {
+    const scenario: Scenario = {
+      ...PRESETS.article!,
+      ordering: 'ordered',
+      partitions: 6,
+      load: { kind: 'burst', concurrency: 50, durationS: 40 },
+      tailS: 5,
+    };
+    const { summary, timeline } = await run(scenario);
+    expect(summary.peakSinkConcurrency).toBeLessThanOrEqual(6);
+    expect(Math.max(...timeline.rows.map((r) => r.inFlight))).toBeLessThanOrEqual(6);
+    // One request per partition at 1 s each: 6 records/s against 50 arriving; the lag only grows.
+    expect(timeline.rows.at(-1)!.lag).toBeGreaterThan(1000);
+    expect(summary.peakPods).toBeLessThanOrEqual(6);
+  }, 180_000);
+
+  it('scale from zero with a cold start (60 s) longer than the request timeout (30 s): nothing dead-lettered or skipped, all delivered', async () => {
+    const { summary } = await run(PRESETS['scale-from-zero']!);
+    expect(summary.produced).toBe(600);
+    expect(summary.skipped).toBe(0);
+    expect(summary.deadLettered).toBe(0);
+    expect(summary.delivered).toBe(600);
+  }, 180_000);
+});

@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../../../src/index.js';
+import { parseSimulateArgs } from '../../../tools/commands/simulate.js';
+import { meanRate, podsNeeded, PRESETS } from '../../../tools/simulate/scenario.js';
+
+describe('simulate options', () => {
+  it('starts from the article preset and takes the overrides', () => {
+    const parsed = parseSimulateArgs(['--ordering', 'key', '--partitions', '24', '--rate', '100', '--duration', '30', '--speed', '20']);
+    if ('help' in parsed) throw new Error('help');
+    expect(parsed.scenario).toMatchObject({
+      name: 'article',
+      ordering: 'key',
+      partitions: 24,
+      speed: 20,
+      containerConcurrency: 2,
+      maxScale: 100,
+    });
+    expect(parsed.scenario.load).toEqual({ kind: 'constant', rate: 100, durationS: 30 });
+    expect(parsed.compare).toBe(false);
+  });
+
+  it('names every wrong option at once', () => {
+    let error: unknown;
+    try {
+      parseSimulateArgs([
+        '--preset',
+        'nope',
+        '--ordering',
+        'sideways',
+        '--partitions',
+        '0x10',
+        '--speed',
+        '-1',
+        '--min-scale',
+        '5',
+        '--max-scale',
+        '2',
+      ]);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const paths = (error as ConfigError).issues.map((i) => i.path);
+    expect(paths).toEqual(expect.arrayContaining(['--preset', '--ordering', '--partitions', '--speed', '--min-scale']));
+  });
+
+  it('knows what the article needs: 50 msg/s × 1 s ÷ (0.7 × 2) ≈ 36 pods', () => {
+    const article = PRESETS.article!;
+    expect(Math.ceil(podsNeeded(meanRate(article.load), article.latencyMs, article.containerConcurrency))).toBe(36);
+  });
+});
