@@ -30,7 +30,7 @@ describe('simulate options', () => {
         '--partitions',
         '0x10',
         '--speed',
-        '-1',
+        '0',
         '--min-scale',
         '5',
         '--max-scale',
