@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import Bottleneck from 'bottleneck';
 import type { Admin, Kafka } from 'kafkajs';
 import type { Settings } from '../config/settings.js';
@@ -148,6 +149,8 @@ async function start(
   const limiter = settings.rateLimit > 0 ? new Bottleneck({ minTime: 1000 / settings.rateLimit }) : undefined;
   if (limiter) opened.push(() => limiter.stop({ dropWaitingJobs: true }));
   const hardStop = new AbortController();
+  // Every record waiting between attempts listens for the hard stop: thousands, not Node's 10.
+  setMaxListeners(0, hardStop.signal);
   const dispatcher = new RecordDispatcher({
     sender,
     encode: settings.format === 'raw' ? encodeRaw : encodeCe,
