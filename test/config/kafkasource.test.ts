@@ -363,7 +363,9 @@ describe('kafka-dispatch/<flag> annotations and the other fields that map to a s
   it('an option that is not annotatable is an unknown annotation, listing the known ones', () => {
     const layer = parseKafkaSource(manifest({ annotations: { 'kafka-dispatch/sink': 'http://x/' } }));
     expect(layer.issues.map((i) => i.path)).toEqual([annotation('kafka-dispatch/sink')]);
-    expect(layer.issues[0]!.message).toContain('known: max-in-flight, concurrency-limit, min-in-flight, max-in-flight-per-partition, format');
+    expect(layer.issues[0]!.message).toContain(
+      'known: max-in-flight, concurrency-limit, min-in-flight, max-in-flight-per-partition, format',
+    );
   });
 
   it('ceOverrides.extensions become string attributes; sink.uri is normalised like --sink', () => {
