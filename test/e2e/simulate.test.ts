@@ -51,4 +51,27 @@ describe("simulate: the article's scenario end to end", () => {
     expect(summary.deadLettered).toBe(0);
     expect(summary.delivered).toBe(600);
   }, 180_000);
+
+  it('adaptive concurrency against a sink of fixed capacity without the activator: it backs off before the queue-proxies overflow (503s below 3 %), where 256 in flight overflows them', async () => {
+    // 5 pods of containerConcurrency 2, queues of 20: room for 110 requests, 10 served a second.
+    const sink: Scenario = {
+      ...PRESETS.article!,
+      ordering: 'unordered',
+      minScale: 5,
+      maxScale: 5,
+      initialScale: 5,
+      targetBurstCapacity: 0,
+      load: { kind: 'burst', concurrency: 150, durationS: 2 },
+      // 300 records at 10 a second: 30 s and some.
+      tailS: 45,
+    };
+    const fixed = await run({ ...sink, concurrencyLimit: 'fixed' });
+    expect(fixed.summary.rejected503, '503s with 256 in flight against room for 110').toBeGreaterThan(0);
+    const adaptive = await run({ ...sink, concurrencyLimit: 'adaptive' });
+    expect(
+      adaptive.summary.rejectedShare,
+      `503s: ${adaptive.summary.rejected503}; with 256 in flight ${fixed.summary.rejected503}`,
+    ).toBeLessThan(0.03);
+    expect(adaptive.summary.delivered).toBe(300);
+  }, 180_000);
 });

@@ -34,6 +34,8 @@ and pods per second. Time is compressed (--speed): a 100 s scenario at speed 10 
   --rate N --duration S     a constant load instead of the preset's
   --burst N --duration S    N messages at once every second (the article: 50 for 100 s)
   --tail SECONDS            watch after the load (article: 60)
+  --target-burst-capacity N Knative's (default 200: the activator stays in the path; 0 takes it out,
+                            and queue-proxies answer 503 once full)
   --speed N                 scenario seconds per real second (default 10)
   --out DIR                 where the files go (default build/simulate)
   -h, --help                this text
@@ -66,6 +68,7 @@ export function parseSimulateArgs(argv: string[]): { scenario: Scenario; compare
       burst: { type: 'string' },
       duration: { type: 'string' },
       tail: { type: 'string' },
+      'target-burst-capacity': { type: 'string' },
       speed: { type: 'string' },
       out: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -112,6 +115,7 @@ export function parseSimulateArgs(argv: string[]): { scenario: Scenario; compare
   num('latency', (n) => (scenario.latencyMs = n));
   num('request-timeout', (n) => (scenario.requestTimeoutS = n));
   num('tail', (n) => (scenario.tailS = n));
+  int('target-burst-capacity', 0, (n) => (scenario.targetBurstCapacity = n));
   num('speed', (n) => (scenario.speed = n));
   let rate: number | undefined;
   let burst: number | undefined;

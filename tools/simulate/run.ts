@@ -83,6 +83,7 @@ export async function simulate(scenario: Scenario, options: SimulateOptions): Pr
       initialScale: scenario.initialScale,
       podStartMs: scenario.podStartS * 1000,
       cost: { kind: 'fixed', latencyMs: scenario.latencyMs },
+      ...(scenario.targetBurstCapacity !== undefined ? { kpa: { targetBurstCapacity: scenario.targetBurstCapacity } } : {}),
       clock,
     });
     closers.push(() => service.close());

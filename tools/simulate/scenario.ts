@@ -35,6 +35,12 @@ export interface Scenario {
   tailS: number;
   /** Scenario seconds per real second. */
   speed: number;
+  /**
+   * Knative's target-burst-capacity (default 200: with containerConcurrency 2 the activator is always
+   * in the path and holds what the pods cannot take). 0 takes it out: queue-proxies answer 503 once
+   * their queue of 10 × containerConcurrency is full.
+   */
+  targetBurstCapacity?: number;
 }
 
 export const PRESETS: Record<string, Scenario> = {
