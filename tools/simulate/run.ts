@@ -183,11 +183,12 @@ class Sampler {
 
   async sample(t: number, produced: number): Promise<TimelineRow & { sinkConcurrency: number; podsStarting: number }> {
     const snapshot = this.service.snapshot();
-    const [lag, inFlight, limit, demand] = await Promise.all([
+    const [lag, inFlight, limit, demand, oldestS] = await Promise.all([
       this.lag(),
       this.sum((d) => d.metrics.inFlight),
       this.sum((d) => d.metrics.inFlightLimit),
       this.max((d) => d.metrics.demand),
+      this.max((d) => d.metrics.groupLagSeconds as unknown as Gauge),
     ]);
     const totals = this.dispatchers.map((d) => d.metrics.totals);
     const row = {
@@ -195,7 +196,8 @@ class Sampler {
       produced: produced - this.lastProduced,
       delivered: snapshot.served - this.lastServed,
       lag,
-      lagSeconds: 0,
+      // The dispatchers' own age of the oldest unfinished record, in real seconds: scenario seconds here.
+      lagSeconds: lag === 0 ? 0 : Math.round((oldestS ?? 0) * this.scenario.speed * 10) / 10,
       inFlight,
       inFlightLimit: limit,
       ...(demand !== undefined ? { demand } : {}),
@@ -212,7 +214,6 @@ class Sampler {
     this.lastServed = snapshot.served;
     this.last503 = snapshot.rejected503;
     void this.clock;
-    void this.scenario;
     return row;
   }
 
@@ -230,9 +231,10 @@ class Sampler {
     return values.reduce((a, b) => a + b, 0);
   }
 
+  /** The largest sample of a gauge (over its labels too) across the dispatchers. */
   private async max(gauge: (d: RunningDispatcher) => Gauge): Promise<number | undefined> {
-    const values = await Promise.all(this.dispatchers.map(async (d) => (await gauge(d).get()).values[0]?.value));
-    const known = values.filter((v): v is number => v !== undefined);
+    const values = await Promise.all(this.dispatchers.map(async (d) => (await gauge(d).get()).values.map((v) => v.value)));
+    const known = values.flat();
     return known.length === 0 ? undefined : Math.max(...known);
   }
 }
