@@ -10,6 +10,7 @@ import {
   type OptionSpec,
   type SettingKey,
 } from '../config/schema.js';
+import { orderedCeiling } from '../service/scaling-advice.js';
 import { loadConfigOrExit } from './load-config.js';
 
 /** `kafka-dispatch validate [--kafkasource FILE] [--json] [flags]`: check and print the resolved configuration. */
@@ -18,6 +19,7 @@ export async function validateCommand(argv: string[], env: NodeJS.ProcessEnv = p
   if ('exitCode' in loaded) return loaded.exitCode;
   const { settings, origins, warnings } = loaded.config;
   for (const warning of warnings) process.stderr.write(`warning: ${warning}\n`);
+  if (settings.ordering === 'ordered') process.stderr.write(`note: ${orderedCeiling()}\n`);
   const redacted = redactSettings(settings);
   if (loaded.extra.json) {
     process.stdout.write(`${JSON.stringify({ settings: redacted, origins }, null, 2)}\n`);

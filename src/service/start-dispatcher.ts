@@ -16,6 +16,7 @@ import { TokenFile } from '../sink/token-file.js';
 import { createKafka } from '../source/kafka-client.js';
 import { AdaptiveConcurrency } from '../dispatch/adaptive-concurrency.js';
 import { DemandEstimator } from '../telemetry/demand.js';
+import { orderedCeiling } from './scaling-advice.js';
 import { KafkaSource } from '../source/kafka-source.js';
 import type { KafkaRecord } from '../source/record.js';
 import { LagCollector } from '../telemetry/lag-collector.js';
@@ -99,6 +100,11 @@ async function start(
   opened.push(() => admin.disconnect());
   await admin.connect();
   await checkTopics(admin, settings);
+  if (settings.ordering === 'ordered') {
+    const metadata = await admin.fetchTopicMetadata({ topics: settings.topics }).catch(() => undefined);
+    const partitions = metadata?.topics.reduce((sum, t) => sum + t.partitions.length, 0);
+    logger.warn({ ordering: 'ordered', partitions }, orderedCeiling(partitions));
+  }
   const producer = settings.deadLetterTopic || settings.replyTopic ? await connectProducer(kafka, opened) : undefined;
   const source = new KafkaSource({
     kafka,

@@ -1,3 +1,4 @@
+import { orderedCeiling } from '../../src/service/scaling-advice.js';
 import { describe, expect, it } from 'vitest';
 import { redactSettings, resolveConfig } from '../../src/config/resolve.js';
 import { SETTING_KEYS } from '../../src/config/schema.js';
@@ -79,7 +80,8 @@ describe('kafka-dispatch validate', () => {
       KAFKA_SASL_USERNAME: 'u',
       KAFKA_SASL_PASSWORD: PASSWORD,
     });
-    expect(stderr).toBe('');
+    // The default ordering, said out loud: one request per partition caps a Knative sink's pods.
+    expect(stderr).toBe(`note: ${orderedCeiling()}\n`);
     expect(code).toBe(0);
     expect(rowOf(stdout, 'REQUEST_TIMEOUT (--request-timeout)')).toMatch(/ 0\.3 s {2}\[--request-timeout\]$/);
     expect(stdout).toContain('KAFKA_SASL_PASSWORD');

@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ConfigError, createLogger, DispatchError, type Ordering } from '../../src/index.js';
+import { ConfigError, createLogger, DispatchError, resolveConfig, type Ordering } from '../../src/index.js';
 import { LocalBroker } from '../broker/local-broker.js';
 import { waitForKafka } from '../broker/wait.js';
 import { renderComparisonSvg, renderTimelineSvg, timelineToCsv, timelineToJson } from '../chart/index.js';
@@ -18,6 +18,8 @@ activator and queue-proxy), and writes a timeline (CSV, JSON) and a chart (SVG) 
 and pods per second. Time is compressed (--speed): a 100 s scenario at speed 10 takes about 10 s.
 
   --preset NAME             article (default) | scale-from-zero
+  --kafkasource FILE        take the dispatcher's settings (ordering, in-flight limits, request timeout,
+                            retries) from a KafkaSource manifest, as \`run --kafkasource\` would
   --compare                 run the scenario in ORDERING=ordered and in ORDERING=key, one chart side by side
   --ordering MODE           ordered | key | unordered (article: ordered, the product's default)
   --partitions N            topic partitions (article: 12)
@@ -51,6 +53,7 @@ export function parseSimulateArgs(argv: string[]): { scenario: Scenario; compare
     strict: true,
     options: {
       preset: { type: 'string' },
+      kafkasource: { type: 'string' },
       compare: { type: 'boolean' },
       ordering: { type: 'string' },
       partitions: { type: 'string' },
@@ -93,6 +96,20 @@ export function parseSimulateArgs(argv: string[]): { scenario: Scenario; compare
     if (!NUMBER.test(text) || Number(text) <= 0) issues.push({ path: `--${flag}`, message: `must be a number above 0, got "${text}"` });
     else set(Number(text));
   };
+  if (values.kafkasource !== undefined) {
+    // The manifest's brokers and sink are the cluster's; the simulation brings its own.
+    const { settings } = resolveConfig({
+      kafkasource: values.kafkasource,
+      env: { KAFKA_BROKERS: 'simulated:9092', K_SINK: 'http://simulated/' },
+    });
+    scenario.ordering = settings.ordering;
+    scenario.maxInFlight = settings.maxInFlight;
+    scenario.maxInFlightPerPartition = settings.maxInFlightPerPartition;
+    scenario.concurrencyLimit = settings.concurrencyLimit;
+    scenario.requestTimeoutS = settings.requestTimeoutMs / 1000;
+    scenario.retryCount = settings.retry;
+    scenario.name = `${scenario.name}-${basename(values.kafkasource).replace(/\.ya?ml$/, '')}`;
+  }
   if (values.ordering !== undefined) {
     if (!['ordered', 'key', 'unordered'].includes(values.ordering))
       issues.push({ path: '--ordering', message: `must be ordered, key or unordered, got "${values.ordering}"` });

@@ -19,6 +19,14 @@ describe('simulate options', () => {
     expect(parsed.compare).toBe(false);
   });
 
+  it('--kafkasource takes the dispatcher settings of a manifest: the seed KafkaSource runs ordered', () => {
+    const parsed = parseSimulateArgs(['--kafkasource', 'test/fixtures/kafkasource.yaml']);
+    if ('help' in parsed) throw new Error('help');
+    expect(parsed.scenario).toMatchObject({ ordering: 'ordered', name: 'article-kafkasource' });
+    // The seed's ASK annotations: k8s.aliyun.com/req-timeout 60, retry-count 5.
+    expect(parsed.scenario).toMatchObject({ requestTimeoutS: 60, retryCount: 5 });
+  });
+
   it('names every wrong option at once', () => {
     let error: unknown;
     try {
