@@ -10,11 +10,38 @@ const UNAVAILABLE_STATUSES = new Set([429, 502, 503, 504]);
 
 /**
  * A failure that says the sink cannot take requests now, rather than that it refused this record:
- * no answer in time, no connection, or 429/502/503/504. A 500 is the record's.
+ * no answer in time, nobody at the address yet, or 429/502/503/504. A 500 is the record's.
  */
 export function isUnavailable(error: DispatchError): boolean {
-  if (error.code === 'KD_SINK_TIMEOUT' || error.code === 'KD_SINK_TRANSPORT') return true;
+  if (error.code === 'KD_SINK_TIMEOUT') return true;
+  if (error.code === 'KD_SINK_TRANSPORT') return UNREACHABLE_CODES.has(transportCode(error) ?? '');
   return error instanceof SinkResponseError && UNAVAILABLE_STATUSES.has(error.status);
+}
+
+/**
+ * Transport failures that mean nobody is there to answer yet (refused, reset, unreachable, a
+ * connection that timed out or closed). A certificate that does not verify, a DNS name that does not
+ * exist or a malformed answer is a misconfiguration or a broken sink: those count as failures.
+ */
+const UNREACHABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'UND_ERR_CLOSED',
+]);
+
+function transportCode(error: DispatchError): string | undefined {
+  const cause = error.cause as { code?: unknown; cause?: { code?: unknown } } | undefined;
+  const code = cause?.code ?? cause?.cause?.code;
+  return typeof code === 'string' ? code : undefined;
 }
 
 /** `isUnavailable` for an attempt report: the overload signal adaptive concurrency backs off on. */

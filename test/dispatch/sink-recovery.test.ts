@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { encodeRaw } from '../../src/dispatch/encode.js';
 import type { DispatchResult } from '../../src/dispatch/outcome.js';
 import { RecordDispatcher } from '../../src/dispatch/record-dispatcher.js';
-import { SinkRecovery } from '../../src/dispatch/sink-recovery.js';
-import { SinkTransportError } from '../../src/errors.js';
+import { isUnavailable, SinkRecovery } from '../../src/dispatch/sink-recovery.js';
+import { SinkResponseError, SinkTransportError } from '../../src/errors.js';
 import { FakeSender } from '../helpers/fake-sender.js';
 import { rec } from '../helpers/records.js';
 
@@ -11,12 +11,37 @@ const answered = { target: 'sink' as const, durationMs: 1, status: 200 };
 const unavailable = { target: 'sink' as const, durationMs: 1, status: 503 };
 const record = rec('t', 0, 0);
 
+describe('isUnavailable: the failures that say nobody can answer yet', () => {
+  const transport = (code: string) =>
+    new SinkTransportError(`failed: ${code}`, { timedOut: false, cause: Object.assign(new Error(code), { code }) });
+
+  it('timeouts, refused, reset or unreachable connections and 429/502/503/504 are; a 500, a certificate that does not verify, an unknown host are not', () => {
+    expect(isUnavailable(new SinkTransportError('no answer', { timedOut: true }))).toBe(true);
+    for (const code of ['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'UND_ERR_SOCKET'])
+      expect(isUnavailable(transport(code)), code).toBe(true);
+    for (const status of [429, 502, 503, 504])
+      expect(isUnavailable(new SinkResponseError(status, Buffer.alloc(0), true)), String(status)).toBe(true);
+    for (const code of [
+      'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+      'DEPTH_ZERO_SELF_SIGNED_CERT',
+      'ERR_TLS_CERT_ALTNAME_INVALID',
+      'ENOTFOUND',
+      'HPE_INVALID_CONSTANT',
+    ])
+      expect(isUnavailable(transport(code)), code).toBe(false);
+    expect(isUnavailable(new SinkResponseError(500, Buffer.alloc(0), true))).toBe(false);
+  });
+});
+
 describe('SinkRecovery: the sink circuit', () => {
   const failure = {
     target: 'sink' as const,
     durationMs: 1,
     status: undefined,
-    error: new SinkTransportError('ECONNREFUSED', { timedOut: false }),
+    error: new SinkTransportError('connect ECONNREFUSED', {
+      timedOut: false,
+      cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }),
+    }),
   };
 
   it('is down after an unavailability failure with no answer for a probe interval; then the longest-waiting retry probes, one per interval', async () => {
