@@ -99,7 +99,7 @@ export const FORMAT = choice('cloudevents', 'raw');
 export const KEY_TYPE = choice('string', 'int', 'float', 'byte-array');
 export const FAILURE_POLICY = choice('skip', 'block');
 export const NULL_KEYS = choice('partition', 'unordered');
-export const CONCURRENCY_LIMIT = choice('fixed', 'adaptive');
+export const CONCURRENCY_LIMIT = choice('fixed', 'adaptive', 'demand');
 export const SASL_MECHANISM = choice('plain', 'scram-sha-256', 'scram-sha-512');
 
 export type Ordering = z.output<typeof ORDERING>;
@@ -326,7 +326,7 @@ export const SCHEMA = {
         text: choiceText,
         annotation: true,
         description:
-          "fixed: MAX_IN_FLIGHT requests in flight; adaptive: a limit learned from the sink's latency and overload answers (503, 429, timeouts), between MIN_IN_FLIGHT and MAX_IN_FLIGHT.",
+          "fixed: MAX_IN_FLIGHT requests in flight; adaptive: a limit learned from the sink's latency and overload answers (503, 429, timeouts); demand: what the workload needs, arrival rate × the sink's unloaded latency plus what drains the backlog in 30 s, cut on overload answers. Adaptive and demand stay between MIN_IN_FLIGHT and MAX_IN_FLIGHT.",
       },
     ],
   }),
@@ -340,6 +340,21 @@ export const SCHEMA = {
         text: intText,
         annotation: true,
         description: 'With CONCURRENCY_LIMIT=adaptive: the lowest the limit goes.',
+      },
+    ],
+  }),
+  backlogDrainMs: setting({
+    value: millis({ positive: true, max: HOUR }),
+    default: 30_000,
+    unit: 'ms',
+    options: [
+      {
+        env: ['BACKLOG_DRAIN'],
+        flag: 'backlog-drain',
+        text: durationText,
+        annotation: true,
+        description:
+          'With CONCURRENCY_LIMIT=demand: how soon a backlog (lag) is to be drained, which sets the in-flight it adds to the demand.',
       },
     ],
   }),

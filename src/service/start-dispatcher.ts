@@ -15,6 +15,7 @@ import type { Sender } from '../sink/sender.js';
 import { TokenFile } from '../sink/token-file.js';
 import { createKafka } from '../source/kafka-client.js';
 import { AdaptiveConcurrency } from '../dispatch/adaptive-concurrency.js';
+import { DemandLimit } from '../dispatch/demand-limit.js';
 import { DemandEstimator } from '../telemetry/demand.js';
 import { orderedCeiling } from './scaling-advice.js';
 import { KafkaSource } from '../source/kafka-source.js';
@@ -124,7 +125,7 @@ async function start(
         : logger.info({ waiting }, 'the sink answers again: retrying the waiting records now'),
   });
 
-  const demand = new DemandEstimator();
+  const demand = new DemandEstimator({ rateWindowMs: 3 * settings.lagIntervalMs });
   metrics.observeDemand(() => demand.concurrency);
   metrics.inFlightLimit.set(settings.maxInFlight);
   // The scheduler is made below; the limit reaches it once attempts report, after it exists.
@@ -141,8 +142,36 @@ async function start(
           onChange: (limit) => applyLimit(limit),
         })
       : undefined;
+  let backlog: { lag: number; share: number } | undefined;
+  const demandLimit =
+    settings.concurrencyLimit === 'demand'
+      ? new DemandLimit({
+          min: settings.minInFlight,
+          max: settings.maxInFlight,
+          initial: Math.min(settings.maxInFlight, Math.max(settings.minInFlight, INITIAL_ADAPTIVE_LIMIT)),
+          arrivalRate: () => demand.arrivalRate,
+          latencySeconds: () => demand.latencySeconds,
+          recentLatencySeconds: () => demand.recentLatencySeconds,
+          backlog: () => backlog,
+          drainSeconds: settings.backlogDrainMs / 1000,
+          onChange: (limit, previous) => {
+            applyLimit(limit);
+            if (limit > previous * 2 || limit * 2 < previous)
+              logger.info({ limit, previous, demand: demand.concurrency }, 'in-flight limit follows the demand');
+          },
+        })
+      : undefined;
   const listeners = new ListenerSet(
-    [metrics, loggingListener(logger), offsets, recovery, demand, ...(adaptive ? [adaptive] : []), ...(options.listeners ?? [])],
+    [
+      metrics,
+      loggingListener(logger),
+      offsets,
+      recovery,
+      demand,
+      ...(adaptive ? [adaptive] : []),
+      ...(demandLimit ? [demandLimit] : []),
+      ...(options.listeners ?? []),
+    ],
     (error) => logger.error({ err: error }, 'a dispatch listener failed'),
   );
   const ceContext: CloudEventContext = {
@@ -195,6 +224,12 @@ async function start(
     metrics.inFlightLimit.set(limit);
   };
   if (adaptive) applyLimit(adaptive.limit);
+  if (demandLimit) {
+    applyLimit(demandLimit.limit);
+    const timer = setInterval(() => demandLimit.update(), 1000);
+    timer.unref();
+    opened.push(async () => clearInterval(timer));
+  }
   // The scheduler counts what the listeners made before it hear of: they read it from now on.
   const buffered = () => scheduler.queuedOrRunning;
   metrics.observeBuffered(buffered);
@@ -217,7 +252,12 @@ async function start(
     ownLagSeconds: () => offsets.lagSeconds(),
     committedOffsets: () => offsets.committedOffsets(),
     onRefreshed: (failure) => readiness.brokersRead(failure),
-    onEndOffsets: (total) => demand.observeEndOffsets(total),
+    onEndOffsets: (total, lag, partitions) => {
+      demand.observeEndOffsets(total);
+      const owned = source.assigned.reduce((sum, tp) => sum + tp.partitions.length, 0);
+      backlog = { lag, share: partitions > 0 ? Math.min(1, owned / partitions) : 1 };
+      demandLimit?.update();
+    },
   });
   opened.push(() => collector.stop());
   const serverPort = options.metricsServerPort ?? (settings.metricsPort > 0 ? settings.metricsPort : undefined);

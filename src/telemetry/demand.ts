@@ -5,6 +5,8 @@ export interface DemandOptions {
   /** Windows of successful attempts whose lowest mean latency counts as the sink's unloaded latency. */
   latencyWindows?: number;
   windowMs?: number;
+  /** The arrival rate is the end offsets' growth over this long (default 15 s; three lag reads is right). */
+  rateWindowMs?: number;
   now?: () => number;
 }
 
@@ -16,11 +18,14 @@ export interface DemandOptions {
  * the sink by. Undefined until both are known.
  */
 export class DemandEstimator implements DispatchListener {
-  private lastEnd: { offsets: number; at: number } | undefined;
+  private readonly ends: Array<{ offsets: number; at: number }> = [];
+  private readonly rateWindowMs: number;
   private rate: number | undefined;
   private readonly windows: number[] = [];
   private fastestMs = 0;
   private windowCount = 0;
+  private windowSumMs = 0;
+  private lastMeanMs: number | undefined;
   private windowStart: number;
   private readonly latencyWindows: number;
   private readonly windowMs: number;
@@ -29,6 +34,7 @@ export class DemandEstimator implements DispatchListener {
   constructor(options: DemandOptions = {}) {
     this.latencyWindows = options.latencyWindows ?? 30;
     this.windowMs = options.windowMs ?? 1000;
+    this.rateWindowMs = options.rateWindowMs ?? 15_000;
     this.now = options.now ?? (() => performance.now());
     this.windowStart = this.now();
   }
@@ -36,12 +42,13 @@ export class DemandEstimator implements DispatchListener {
   /** The sum of the end offsets of every partition read, as a lag read found it. */
   observeEndOffsets(total: number): void {
     const at = this.now();
-    const last = this.lastEnd;
-    this.lastEnd = { offsets: total, at };
-    if (!last || at <= last.at || total < last.offsets) return;
-    const sample = ((total - last.offsets) * 1000) / (at - last.at);
-    // Smoothed over a few reads: one read lands between bursts, the next on one.
-    this.rate = this.rate === undefined ? sample : this.rate * 0.5 + sample * 0.5;
+    // A topic recreated (offsets back to 0): start over.
+    if (this.ends.length > 0 && total < this.ends.at(-1)!.offsets) this.ends.length = 0;
+    this.ends.push({ offsets: total, at });
+    while (this.ends.length > 2 && at - this.ends[1]!.at >= this.rateWindowMs) this.ends.shift();
+    const first = this.ends[0]!;
+    // The slope over the window, not between two reads: one read lands between bursts, the next on one.
+    if (this.ends.length >= 2 && at > first.at) this.rate = ((total - first.offsets) * 1000) / (at - first.at);
   }
 
   onAttempt(_record: KafkaRecord, report: AttemptReport): void {
@@ -49,6 +56,7 @@ export class DemandEstimator implements DispatchListener {
     this.rollWindow();
     this.fastestMs = this.windowCount === 0 ? report.durationMs : Math.min(this.fastestMs, report.durationMs);
     this.windowCount++;
+    this.windowSumMs += report.durationMs;
   }
 
   /** Records per second arriving on the topics. */
@@ -63,6 +71,12 @@ export class DemandEstimator implements DispatchListener {
     return fastest.length === 0 ? undefined : Math.min(...fastest) / 1000;
   }
 
+  /** The mean latency of the last complete second's successful attempts, queueing included, in seconds. */
+  get recentLatencySeconds(): number | undefined {
+    this.rollWindow();
+    return this.lastMeanMs === undefined ? undefined : this.lastMeanMs / 1000;
+  }
+
   /** Requests that would be in flight to serve the arrivals without a queue. */
   get concurrency(): number | undefined {
     const latency = this.latencySeconds;
@@ -73,11 +87,13 @@ export class DemandEstimator implements DispatchListener {
     const now = this.now();
     if (now - this.windowStart < this.windowMs) return;
     if (this.windowCount > 0) {
+      this.lastMeanMs = this.windowSumMs / this.windowCount;
       this.windows.push(this.fastestMs);
       if (this.windows.length > this.latencyWindows) this.windows.shift();
     }
     this.fastestMs = 0;
     this.windowCount = 0;
+    this.windowSumMs = 0;
     this.windowStart = now;
   }
 }

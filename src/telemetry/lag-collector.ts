@@ -24,8 +24,11 @@ export interface LagCollectorOptions {
   committedOffsets: () => Array<{ topic: string; partition: string | number; offset: string }>;
   /** After every read: its failure, or undefined when the brokers answered. */
   onRefreshed?: (failure: Error | undefined) => void;
-  /** After each read that succeeded: the sum of the end offsets read (the arrivals' clock). */
-  onEndOffsets?: (total: number) => void;
+  /**
+   * After each read that succeeded: the sum of the end offsets read (the arrivals' clock), the
+   * group's lag and the partitions read.
+   */
+  onEndOffsets?: (total: number, lag: number, partitions: number) => void;
   /** Default BROKER_ANSWER_TIMEOUT_MS. */
   answerTimeoutMs?: number;
 }
@@ -80,7 +83,11 @@ export class LagCollector {
       );
       metrics.lag.reset();
       for (const p of lag.partitions) metrics.lag.set({ group: groupId, topic: p.topic, partition: String(p.partition) }, p.lag);
-      this.options.onEndOffsets?.(lag.partitions.reduce((sum, p) => sum + p.endOffset, 0));
+      this.options.onEndOffsets?.(
+        lag.partitions.reduce((sum, p) => sum + p.endOffset, 0),
+        lag.total,
+        lag.partitions.length,
+      );
       metrics.groupLag.reset();
       for (const [topic, total] of Object.entries(lag.totalByTopic)) metrics.groupLag.set({ group: groupId, topic }, total);
       if (this.lastError) this.options.logger.info('brokers answer again: lag refreshed');

@@ -70,6 +70,7 @@ describe('the configuration schema', () => {
       'max-in-flight',
       'concurrency-limit',
       'min-in-flight',
+      'backlog-drain',
       'max-in-flight-per-partition',
       'format',
       'null-keys',

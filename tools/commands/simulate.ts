@@ -25,7 +25,7 @@ and pods per second. Time is compressed (--speed): a 100 s scenario at speed 10 
   --partitions N            topic partitions (article: 12)
   --replicas N              dispatcher instances in one group (default 1)
   --max-in-flight N         MAX_IN_FLIGHT (default 256)
-  --concurrency-limit MODE  fixed | adaptive (article: fixed)
+  --concurrency-limit MODE  fixed | adaptive | demand (article: fixed)
   --container-concurrency N the service's containerConcurrency (article: 2)
   --min-scale N             (article: 1)
   --max-scale N             (article: 100)
@@ -117,8 +117,8 @@ export function parseSimulateArgs(argv: string[]): { scenario: Scenario; compare
   }
   if (values['concurrency-limit'] !== undefined) {
     const mode = values['concurrency-limit'];
-    if (mode !== 'fixed' && mode !== 'adaptive')
-      issues.push({ path: '--concurrency-limit', message: `must be fixed or adaptive, got "${mode}"` });
+    if (mode !== 'fixed' && mode !== 'adaptive' && mode !== 'demand')
+      issues.push({ path: '--concurrency-limit', message: `must be fixed, adaptive or demand, got "${mode}"` });
     else scenario.concurrencyLimit = mode;
   }
   int('partitions', 1, (n) => (scenario.partitions = n));
@@ -253,7 +253,7 @@ function loadSeconds(scenario: Scenario): number {
 function formatSummary({ scenario, summary }: SimulationResult): string {
   const needed = podsNeeded(meanRate(scenario.load), scenario.latencyMs, scenario.containerConcurrency);
   return [
-    `${scenario.name}, ORDERING=${scenario.ordering}${scenario.concurrencyLimit === 'adaptive' ? ', adaptive' : `, MAX_IN_FLIGHT=${scenario.maxInFlight}`}:`,
+    `${scenario.name}, ORDERING=${scenario.ordering}${scenario.concurrencyLimit === 'fixed' ? `, MAX_IN_FLIGHT=${scenario.maxInFlight}` : `, ${scenario.concurrencyLimit}`}:`,
     `  produced ${summary.produced}, served ${summary.served}, dead-lettered ${summary.deadLettered}, skipped ${summary.skipped}, 503s ${summary.rejected503} (${(summary.rejectedShare * 100).toFixed(2)} %)`,
     `  pods: peak ${summary.peakPods}, at the end of the load ${summary.podsAtLoadEnd.toFixed(1)} (the load needs ${needed.toFixed(1)}), ${Math.round(summary.podSeconds)} pod-seconds to 45 s after the load, ${summary.panicSeconds} s in panic`,
     `  lag back to 0: ${summary.lagZeroAfterS === undefined ? 'not within the run' : `${summary.lagZeroAfterS} s after the load`}; peak sink concurrency ${summary.peakSinkConcurrency}; took ${summary.tookS.toFixed(0)} s`,

@@ -127,7 +127,7 @@ export async function simulate(scenario: Scenario, options: SimulateOptions): Pr
     }
     await load;
     const timeline: Timeline = {
-      title: `${scenario.name}: ORDERING=${scenario.ordering}, ${scenario.concurrencyLimit === 'adaptive' ? 'CONCURRENCY_LIMIT=adaptive' : `MAX_IN_FLIGHT=${scenario.maxInFlight}`}, ${scenario.partitions} partitions`,
+      title: `${scenario.name}: ORDERING=${scenario.ordering}, ${scenario.concurrencyLimit === 'fixed' ? `MAX_IN_FLIGHT=${scenario.maxInFlight}` : `CONCURRENCY_LIMIT=${scenario.concurrencyLimit}`}, ${scenario.partitions} partitions`,
       rows,
       notes: [scenario.description, `speed ×${scenario.speed}: the chart is in scenario seconds`],
     };
@@ -156,6 +156,7 @@ function dispatcherSettings(scenario: Scenario, brokers: string[], topic: string
       BACKOFF_DELAY: seconds(0.3),
       COMMIT_INTERVAL: '0.2',
       LAG_INTERVAL: seconds(5),
+      BACKLOG_DRAIN: seconds(30),
       METRICS_PORT: '0',
     },
   }).settings;

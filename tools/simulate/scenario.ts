@@ -16,7 +16,7 @@ export interface Scenario {
   replicas: number;
   maxInFlight: number;
   maxInFlightPerPartition: number;
-  concurrencyLimit: 'fixed' | 'adaptive';
+  concurrencyLimit: 'fixed' | 'adaptive' | 'demand';
   containerConcurrency: number;
   minScale: number;
   maxScale: number;
