@@ -75,4 +75,17 @@ describe("simulate: the article's scenario end to end", () => {
     ).toBeLessThan(0.03);
     expect(adaptive.summary.delivered).toBe(300);
   }, 180_000);
+
+  it('calibration against the measured figures: the defaults panic Knative to maxScale for 8,000-10,500 pod-seconds; MAX_IN_FLIGHT=56 by hand gets 36-46 pods and 4,500-5,900', async () => {
+    const article = { ...PRESETS.article!, ordering: 'key' as const, tailS: 45, speed: 5 };
+    const defaults = (await run(article)).summary;
+    expect(defaults.peakPods).toBe(article.maxScale);
+    expect(defaults.podSeconds).toBeGreaterThanOrEqual(8000);
+    expect(defaults.podSeconds).toBeLessThanOrEqual(10_500);
+    const byHand = (await run({ ...article, maxInFlight: 56 })).summary;
+    expect(byHand.peakPods).toBeGreaterThanOrEqual(36);
+    expect(byHand.peakPods).toBeLessThanOrEqual(46);
+    expect(byHand.podSeconds).toBeGreaterThanOrEqual(4500);
+    expect(byHand.podSeconds).toBeLessThanOrEqual(5900);
+  }, 240_000);
 });
