@@ -38,7 +38,7 @@ function harness(options: { min?: number; max?: number; initial?: number } = {})
       else limiter.onAttempt(record, { target: 'sink', durationMs: latency, status: 200 });
     }
   };
-  return { limiter, second, changes, setInFlight: (n: number) => (inFlight = n) };
+  return { limiter, second, changes, setInFlight: (n: number) => (inFlight = n), advance: (ms: number) => (now += ms) };
 }
 
 describe('AdaptiveConcurrency', () => {
@@ -80,14 +80,14 @@ describe('AdaptiveConcurrency', () => {
   });
 
   it('does not grow while the limit is not what holds requests back', () => {
-    const { limiter, setInFlight } = harness({ initial: 20 });
-    let now = 0;
-    void now;
+    const { limiter, setInFlight, advance } = harness({ initial: 20 });
     for (let s = 0; s < 30; s++) {
       setInFlight(3);
       // Answers in time, but only 3 in flight: no reason to allow more.
-      for (let i = 0; i < 30; i++) limiter.onAttempt(record, { target: 'sink', durationMs: 100, status: 200 });
-      now += 1000;
+      for (let i = 0; i < 30; i++) {
+        advance(1000 / 30);
+        limiter.onAttempt(record, { target: 'sink', durationMs: 100, status: 200 });
+      }
     }
     expect(limiter.limit).toBe(20);
   });
