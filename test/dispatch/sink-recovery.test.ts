@@ -145,21 +145,31 @@ describe('RecordDispatcher with the sink circuit: delivery resumes within a prob
       () => (Date.now() < upAt ? { status: 503, headers: {}, body: Buffer.alloc(0) } : { status: 200, headers: {}, body: Buffer.alloc(0) }),
     ]);
 
-  function dispatcherAgainst(sender: FakeSender, recovery: SinkRecovery | undefined, finished: DispatchResult[], signal?: AbortSignal) {
+  interface Against {
+    signal?: AbortSignal;
+    /** Knative's default: 10 retries, exponential from 0.3 s (waits 0.6, 1.2, 2.4 s ... 153.6 s). */
+    retry?: number;
+    /** A fixed backoff of this many ms instead. */
+    fixedBackoffMs?: number;
+    /** The cold-start hold (sinkHold) besides the circuit's waits. */
+    hold?: boolean;
+  }
+
+  function dispatcherAgainst(sender: FakeSender, recovery: SinkRecovery | undefined, finished: DispatchResult[], against: Against = {}) {
     return new RecordDispatcher({
       sender,
       encode: encodeRaw,
       sinkUri: 'http://sink/',
-      // Knative's default: 10 retries, exponential from 0.3 s (waits 0.6, 1.2, 2.4 s ... 153.6 s).
-      retry: 10,
-      backoffPolicy: 'exponential',
-      backoffDelayMs: 300,
+      retry: against.retry ?? 10,
+      backoffPolicy: against.fixedBackoffMs === undefined ? 'exponential' : 'fixed',
+      backoffDelayMs: against.fixedBackoffMs ?? 300,
       listener: {
         onFinished: (_r, result) => finished.push(result),
         ...(recovery ? { onAttempt: (r, a) => recovery.onAttempt(r, a) } : {}),
       },
       ...(recovery ? { sinkWait: (ms: number, signal: AbortSignal | undefined) => recovery.wait(ms, signal) } : {}),
-      ...(signal ? { signal } : {}),
+      ...(recovery && against.hold ? { sinkHold: (signal: AbortSignal | undefined) => recovery.hold(signal) } : {}),
+      ...(against.signal ? { signal: against.signal } : {}),
     });
   }
 
@@ -177,7 +187,7 @@ describe('RecordDispatcher with the sink circuit: delivery resumes within a prob
   it('without the circuit, the same record waits out its backoff: nothing by 3 s (what the circuit fixes)', async () => {
     const finished: DispatchResult[] = [];
     const controller = new AbortController();
-    const dispatcher = dispatcherAgainst(sinkBackAt(Date.now() + 2000), undefined, finished, controller.signal);
+    const dispatcher = dispatcherAgainst(sinkBackAt(Date.now() + 2000), undefined, finished, { signal: controller.signal });
     const dispatched = dispatcher.dispatch(record);
     await new Promise((resolve) => setTimeout(resolve, 3000));
     expect(finished).toEqual([]);
@@ -188,58 +198,23 @@ describe('RecordDispatcher with the sink circuit: delivery resumes within a prob
   it('the retry count still gives a record up when the sink answers it with a failure: 500 after its retries, skipped', async () => {
     const sender = new FakeSender([500]);
     const recovery = new SinkRecovery({ probeIntervalMs: 10 });
-    const finished: DispatchResult[] = [];
-    const dispatcher = new RecordDispatcher({
-      sender,
-      encode: encodeRaw,
-      sinkUri: 'http://sink/',
-      retry: 3,
-      backoffPolicy: 'fixed',
-      backoffDelayMs: 30,
-      listener: { onFinished: (_r, result) => finished.push(result), onAttempt: (r, a) => recovery.onAttempt(r, a) },
-      sinkWait: (ms, signal) => recovery.wait(ms, signal),
-      sinkHold: (signal) => recovery.hold(signal),
-    });
-    const result = await dispatcher.dispatch(record);
+    const result = await dispatcherAgainst(sender, recovery, [], { retry: 3, fixedBackoffMs: 30, hold: true }).dispatch(record);
     expect(result?.outcome).toBe('skipped');
     expect(result!.attempts).toBe(4);
   });
 
   it('a sink unavailable as a whole costs no record its retries: with no retries at all, a record held through a 503 outage is delivered, not skipped', async () => {
-    const upAt = Date.now() + 500;
-    const sender = sinkBackAt(upAt);
+    const sender = sinkBackAt(Date.now() + 500);
     const recovery = new SinkRecovery({ probeIntervalMs: 50 });
-    const finished: DispatchResult[] = [];
-    const dispatcher = new RecordDispatcher({
-      sender,
-      encode: encodeRaw,
-      sinkUri: 'http://sink/',
-      retry: 0,
-      backoffPolicy: 'fixed',
-      backoffDelayMs: 10,
-      listener: { onFinished: (_r, result) => finished.push(result), onAttempt: (r, a) => recovery.onAttempt(r, a) },
-      sinkWait: (ms, signal) => recovery.wait(ms, signal),
-      sinkHold: (signal) => recovery.hold(signal),
-    });
-    const result = await dispatcher.dispatch(record);
+    const result = await dispatcherAgainst(sender, recovery, [], { retry: 0, fixedBackoffMs: 10, hold: true }).dispatch(record);
     expect(result?.outcome).toBe('delivered');
     // Held: about one probe per interval, not a retry storm.
     expect(sender.sinkCalls.length).toBeLessThan(30);
   });
 
   it('without the hold, the same record with no retries is skipped at its first 503 (what the hold fixes)', async () => {
-    const sender = sinkBackAt(Date.now() + 500);
     const recovery = new SinkRecovery({ probeIntervalMs: 50 });
-    const dispatcher = new RecordDispatcher({
-      sender,
-      encode: encodeRaw,
-      sinkUri: 'http://sink/',
-      retry: 0,
-      backoffPolicy: 'fixed',
-      backoffDelayMs: 10,
-      listener: { onAttempt: (r, a) => recovery.onAttempt(r, a) },
-      sinkWait: (ms, signal) => recovery.wait(ms, signal),
-    });
-    expect((await dispatcher.dispatch(record))?.outcome).toBe('skipped');
+    const result = await dispatcherAgainst(sinkBackAt(Date.now() + 500), recovery, [], { retry: 0, fixedBackoffMs: 10 }).dispatch(record);
+    expect(result?.outcome).toBe('skipped');
   });
 });
