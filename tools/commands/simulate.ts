@@ -7,7 +7,7 @@ import { waitForKafka } from '../broker/wait.js';
 import { renderComparisonSvg, renderTimelineSvg, timelineToCsv, timelineToJson } from '../chart/index.js';
 import type { Shape } from '../loadgen/shapes.js';
 import { simulate, type SimulationResult } from '../simulate/run.js';
-import { meanRate, podsNeeded, PRESETS, type Scenario } from '../simulate/scenario.js';
+import { loadDurationS, meanRate, podsNeeded, PRESETS, type Scenario } from '../simulate/scenario.js';
 
 const NAME = 'simulate';
 
@@ -192,9 +192,9 @@ export async function simulateCommand(argv: string[]): Promise<number> {
     const results: SimulationResult[] = [];
     for (const run of runs) {
       err(
-        `${NAME}: ${run.name}, ORDERING=${run.ordering}, speed ×${run.speed} (about ${Math.ceil((loadSeconds(run) + run.tailS) / run.speed)} s)`,
+        `${NAME}: ${run.name}, ORDERING=${run.ordering}, speed ×${run.speed} (about ${Math.ceil((loadDurationS(run.load) + run.tailS) / run.speed)} s)`,
       );
-      const total = loadSeconds(run) + run.tailS;
+      const total = loadDurationS(run.load) + run.tailS;
       results.push(
         await simulate(run, {
           brokers: brokers.split(','),
@@ -244,10 +244,6 @@ export async function simulateCommand(argv: string[]): Promise<number> {
     process.off('SIGTERM', onSignal);
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
   }
-}
-
-function loadSeconds(scenario: Scenario): number {
-  return scenario.load.kind === 'step' ? scenario.load.steps.reduce((sum, s) => sum + s.durationS, 0) : scenario.load.durationS;
 }
 
 function formatSummary({ scenario, summary }: SimulationResult): string {

@@ -97,7 +97,7 @@ export async function simulate(scenario: Scenario, options: SimulateOptions): Pr
     }
     await waitUntil(() => dispatchers.every((d) => d.isReady()), 60_000, 'the dispatchers to join their group');
 
-    const sampler = new Sampler(scenario, clock, service, dispatchers, admin, topic, group);
+    const sampler = new Sampler(scenario, service, dispatchers, admin, topic, group);
     const schedule = scheduleOf(scenario.load);
     const keyOf = nanosecondClock();
     let produced = 0;
@@ -131,7 +131,7 @@ export async function simulate(scenario: Scenario, options: SimulateOptions): Pr
       rows,
       notes: [scenario.description, `speed ×${scenario.speed}: the chart is in scenario seconds`],
     };
-    return { scenario, timeline, summary: summarize(scenario, rows, dispatchers, service, produced, loadEndS - loadStartS, started) };
+    return { scenario, timeline, summary: summarize(rows, dispatchers, service, produced, loadEndS - loadStartS, started) };
   } finally {
     for (const close of closers.reverse()) await close().catch(() => {});
   }
@@ -174,7 +174,6 @@ class Sampler {
 
   constructor(
     private readonly scenario: Scenario,
-    private readonly clock: Clock,
     private readonly service: EmulatedService,
     private readonly dispatchers: RunningDispatcher[],
     private readonly admin: ReturnType<ReturnType<typeof createKafka>['admin']>,
@@ -214,7 +213,6 @@ class Sampler {
     this.lastProduced = produced;
     this.lastServed = snapshot.served;
     this.last503 = snapshot.rejected503;
-    void this.clock;
     return row;
   }
 
@@ -241,7 +239,6 @@ class Sampler {
 }
 
 function summarize(
-  scenario: Scenario,
   rows: Array<TimelineRow & { sinkConcurrency?: number; podsStarting?: number }>,
   dispatchers: RunningDispatcher[],
   service: EmulatedService,
@@ -254,7 +251,6 @@ function summarize(
   const lastLoad = rows.filter((r) => r.t >= loadS - 10 && r.t < loadS);
   const zero = rows.find((r) => r.t >= loadS && r.lag === 0);
   const answered = snapshot.served + snapshot.rejected503 + snapshot.timedOut;
-  void scenario;
   return {
     produced,
     served: snapshot.served,
