@@ -14,9 +14,8 @@ import { HttpSender } from '../sink/http-sender.js';
 import type { Sender } from '../sink/sender.js';
 import { TokenFile } from '../sink/token-file.js';
 import { createKafka } from '../source/kafka-client.js';
-import { AdaptiveConcurrency } from '../dispatch/adaptive-concurrency.js';
-import { DemandLimit } from '../dispatch/demand-limit.js';
 import { DemandEstimator } from '../telemetry/demand.js';
+import { inFlightLimit } from './in-flight-limit.js';
 import { orderedCeiling } from './scaling-advice.js';
 import { KafkaSource } from '../source/kafka-source.js';
 import type { KafkaRecord } from '../source/record.js';
@@ -65,9 +64,6 @@ export interface RunningDispatcher {
  * dispatcher → sender, with metrics, logs and tracing listening, backpressure pausing the source
  * and readiness reporting it all.
  */
-/** Where adaptive concurrency starts: a few requests, then it grows by about √limit a second. */
-const INITIAL_ADAPTIVE_LIMIT = 4;
-
 export async function startDispatcher(settings: Settings, options: StartOptions = {}): Promise<RunningDispatcher> {
   const logger = options.logger ?? createLogger();
   // What start opened, closed in reverse order by a failed start and by the stop.
@@ -127,40 +123,7 @@ async function start(
 
   const demand = new DemandEstimator({ rateWindowMs: 3 * settings.lagIntervalMs });
   metrics.observeDemand(() => demand.concurrency);
-  metrics.inFlightLimit.set(settings.maxInFlight);
-  // The scheduler is made below; the limit reaches it once attempts report, after it exists.
-  let applyLimit = (_limit: number) => {};
-  let running = (): number => 0;
-  const adaptive =
-    settings.concurrencyLimit === 'adaptive'
-      ? new AdaptiveConcurrency({
-          min: settings.minInFlight,
-          max: settings.maxInFlight,
-          initial: Math.min(settings.maxInFlight, Math.max(settings.minInFlight, INITIAL_ADAPTIVE_LIMIT)),
-          inFlight: () => running(),
-          demand: () => demand.concurrency,
-          onChange: (limit) => applyLimit(limit),
-        })
-      : undefined;
-  let backlog: { lag: number; share: number } | undefined;
-  const demandLimit =
-    settings.concurrencyLimit === 'demand'
-      ? new DemandLimit({
-          min: settings.minInFlight,
-          max: settings.maxInFlight,
-          initial: Math.min(settings.maxInFlight, Math.max(settings.minInFlight, INITIAL_ADAPTIVE_LIMIT)),
-          arrivalRate: () => demand.arrivalRate,
-          latencySeconds: () => demand.latencySeconds,
-          recentLatencySeconds: () => demand.recentLatencySeconds,
-          backlog: () => backlog,
-          drainSeconds: settings.backlogDrainMs / 1000,
-          onChange: (limit, previous) => {
-            applyLimit(limit);
-            if (limit > previous * 2 || limit * 2 < previous)
-              logger.info({ limit, previous, demand: demand.concurrency }, 'in-flight limit follows the demand');
-          },
-        })
-      : undefined;
+  const limit = inFlightLimit(settings, demand, logger);
   const listeners = new ListenerSet(
     [
       metrics,
@@ -168,8 +131,7 @@ async function start(
       offsets,
       recovery,
       demand,
-      ...(adaptive ? [adaptive] : []),
-      ...(demandLimit ? [demandLimit] : []),
+      ...(limit.listener ? [limit.listener] : []),
       ...(options.listeners ?? []),
     ],
     (error) => logger.error({ err: error }, 'a dispatch listener failed'),
@@ -218,18 +180,8 @@ async function start(
     nullKeys: settings.nullKeys,
     run: (record) => dispatcher.dispatch(record),
   });
-  running = () => scheduler.running;
-  applyLimit = (limit) => {
-    scheduler.setMaxInFlight(limit);
-    metrics.inFlightLimit.set(limit);
-  };
-  if (adaptive) applyLimit(adaptive.limit);
-  if (demandLimit) {
-    applyLimit(demandLimit.limit);
-    const timer = setInterval(() => demandLimit.update(), 1000);
-    timer.unref();
-    opened.push(async () => clearInterval(timer));
-  }
+  const detachLimit = limit.attach(scheduler, metrics.inFlightLimit);
+  opened.push(async () => detachLimit());
   // The scheduler counts what the listeners made before it hear of: they read it from now on.
   const buffered = () => scheduler.queuedOrRunning;
   metrics.observeBuffered(buffered);
@@ -255,8 +207,7 @@ async function start(
     onEndOffsets: (total, lag, partitions) => {
       demand.observeEndOffsets(total);
       const owned = source.assigned.reduce((sum, tp) => sum + tp.partitions.length, 0);
-      backlog = { lag, share: partitions > 0 ? Math.min(1, owned / partitions) : 1 };
-      demandLimit?.update();
+      limit.lagRead(lag, partitions > 0 ? Math.min(1, owned / partitions) : 1);
     },
   });
   opened.push(() => collector.stop());
