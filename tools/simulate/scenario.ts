@@ -31,7 +31,7 @@ export interface Scenario {
   /** The dispatcher's RETRY_COUNT. */
   retryCount: number;
   load: Shape;
-  /** How long to keep watching after the load, seconds (ends earlier once lag is 0 and the pods settled). */
+  /** How long to keep watching after the load, seconds. */
   tailS: number;
   /** Scenario seconds per real second. */
   speed: number;
@@ -94,7 +94,7 @@ export const PRESETS: Record<string, Scenario> = {
     requestTimeoutS: 30,
     retryCount: 2,
     load: { kind: 'constant', rate: 10, durationS: 60 },
-    tailS: 90,
+    tailS: 150,
     speed: 10,
   },
 };
