@@ -318,7 +318,7 @@ export const SCHEMA = {
   }),
   concurrencyLimit: setting({
     value: CONCURRENCY_LIMIT,
-    default: 'fixed',
+    default: 'demand',
     options: [
       {
         env: ['CONCURRENCY_LIMIT'],
@@ -339,7 +339,7 @@ export const SCHEMA = {
         flag: 'min-in-flight',
         text: intText,
         annotation: true,
-        description: 'With CONCURRENCY_LIMIT=adaptive: the lowest the limit goes.',
+        description: 'With CONCURRENCY_LIMIT=adaptive or demand: the lowest the limit goes.',
       },
     ],
   }),
@@ -354,7 +354,22 @@ export const SCHEMA = {
         text: durationText,
         annotation: true,
         description:
-          'With CONCURRENCY_LIMIT=demand: how soon a backlog (lag) is to be drained, which sets the in-flight it adds to the demand.',
+          'With CONCURRENCY_LIMIT=demand: how soon a backlog (lag) drains when nothing else arrives, which sets the in-flight it adds to the demand.',
+      },
+    ],
+  }),
+  /** While records arrive, a backlog drains at most this share faster than they arrive. */
+  backlogDrainShare: setting({
+    value: number(0, 10),
+    default: 0.2,
+    options: [
+      {
+        env: ['BACKLOG_DRAIN_SHARE'],
+        flag: 'backlog-drain-share',
+        text: numberText,
+        annotation: true,
+        description:
+          'With CONCURRENCY_LIMIT=demand: while records arrive, a backlog drains at most this share faster than they arrive (0.2: at most a fifth more in flight, and so sink pods, than the live load needs). Higher drains sooner and starts more pods.',
       },
     ],
   }),

@@ -2,8 +2,28 @@ import type { KafkaRecord } from '../source/record.js';
 import type { AttemptReport, DispatchListener } from './outcome.js';
 import { isOverloadSignal } from './sink-recovery.js';
 
-/** The recent latency past this many unloaded latencies means the sink is queueing. */
-const QUEUEING_RATIO = 1.5;
+/**
+ * The last second's mean latency past this many unloaded latencies means the sink is queueing (pods
+ * still starting behind the activator). Twice, not less: a sink whose latency varies request by
+ * request has a mean well above its fastest answer without any queue.
+ */
+const QUEUEING_RATIO = 2;
+/**
+ * While records arrive, a backlog drains by default at most this share faster than they arrive
+ * (BACKLOG_DRAIN_SHARE): Knative starts pods in proportion to the concurrency it sees (and holds a
+ * panic's peak for a minute), so a drain at full speed starts pods the live load never needs.
+ */
+export const DEFAULT_DRAIN_SHARE = 0.2;
+/** The lag growing by more than this share of the arrivals means the sink is behind, not keeping up. */
+const FALLING_BEHIND_SHARE = 0.75;
+/**
+ * Requests faster than this are sized as if they took this long: below it the latency the
+ * dispatcher measures is mostly its own scheduling, and sizing by it would starve a fast sink. A
+ * Knative Service that fast needs few pods whatever is in flight.
+ */
+export const LATENCY_FLOOR_SECONDS = 0.05;
+/** A backlog that would take longer than this many BACKLOG_DRAIN periods at that pace drains at full speed. */
+const LONGEST_DRAIN_PERIODS = 10;
 
 export interface DemandLimitOptions {
   /** Bounds: MIN_IN_FLIGHT and MAX_IN_FLIGHT (the hard ceiling). */
@@ -16,20 +36,25 @@ export interface DemandLimitOptions {
   latencySeconds: () => number | undefined;
   /** The latency of the last second, queueing included: while the sink queues, a backlog waits. */
   recentLatencySeconds?: () => number | undefined;
-  /** The group's lag and the share of the partitions this member owns (0..1). */
-  backlog: () => { lag: number; share: number } | undefined;
-  /** How soon a backlog is to be drained, seconds. */
+  /** How soon a backlog drains when nothing else arrives, seconds (BACKLOG_DRAIN). */
   drainSeconds?: number;
+  /** While records arrive, how much faster than they arrive a backlog drains (BACKLOG_DRAIN_SHARE). */
+  drainShare?: number;
   onChange?: (limit: number, previous: number) => void;
   now?: () => number;
 }
 
 /**
  * In flight no more than the workload needs (TCP BBR's bandwidth-delay product): this member's share
- * of arrival rate × the sink's unloaded latency, plus what drains the backlog within `drainSeconds`,
- * within [min, max]. Knative sizes the service by the concurrency it sees, so every request beyond
- * that only lengthens the activator's queue and makes the autoscaler panic to maxScale. Overload
- * answers (503, 429, timeouts) cut it by a tenth at once, recovering by 5 % a second.
+ * of arrival rate × the sink's unloaded latency, plus what drains the backlog, within [min, max].
+ * Knative sizes the service by the concurrency it sees, so every request beyond that only lengthens
+ * the activator's queue and makes the autoscaler panic to maxScale.
+ *
+ * The backlog drains within `drainSeconds` when nothing arrives; while records arrive, at most
+ * `drainShare` faster than they arrive, unless that would take more than ten `drainSeconds`. The
+ * pace a backlog started with holds until it is gone (a drain that slowed as the lag shrank would
+ * never finish), and nothing is added while the sink falls behind. Overload answers (503, 429,
+ * timeouts) cut the limit by a tenth at once, recovering by 5 % a second.
  */
 export class DemandLimit implements DispatchListener {
   private current: number;
@@ -37,6 +62,9 @@ export class DemandLimit implements DispatchListener {
   private lastCut = Number.NEGATIVE_INFINITY;
   private lastRecovery: number;
   private readonly now: () => number;
+  private backlog: { lag: number; share: number; at: number; growth: number } | undefined;
+  /** Records/s the current backlog drains at (0: no backlog). */
+  private drainRate = 0;
 
   constructor(private readonly options: DemandLimitOptions) {
     if (options.min < 1 || options.max < options.min)
@@ -59,6 +87,15 @@ export class DemandLimit implements DispatchListener {
     this.update();
   }
 
+  /** After each lag read: the group's lag and the share of the partitions this member owns (0..1). */
+  lagRead(lag: number, share: number): void {
+    const at = this.now();
+    const last = this.backlog;
+    const growth = last && at > last.at ? ((lag - last.lag) * 1000) / (at - last.at) : 0;
+    this.backlog = { lag, share, at, growth };
+    this.update();
+  }
+
   /** Recomputes the limit from the latest estimates (after each lag read, and once a second). */
   update(): void {
     const now = this.now();
@@ -66,20 +103,38 @@ export class DemandLimit implements DispatchListener {
     this.lastRecovery = now;
     if (now - this.lastCut > 1000) this.overload = Math.min(1, this.overload * 1.05 ** seconds);
     const rate = this.options.arrivalRate();
-    const latency = this.options.latencySeconds();
-    if (rate === undefined || latency === undefined) return;
-    const backlog = this.options.backlog();
+    const measured = this.options.latencySeconds();
+    if (rate === undefined || measured === undefined) return;
+    const latency = Math.max(LATENCY_FLOOR_SECONDS, measured);
+    const backlog = this.backlog;
     const share = backlog?.share ?? 1;
-    // Requests beyond the demand while the sink queues (pods still starting behind the activator)
-    // drain nothing sooner: they only make Knative's autoscaler panic for more pods than the load needs.
+    // Requests beyond the demand while the sink falls behind (pods still starting behind the
+    // activator: answers slow, the lag grows by much of what arrives) drain nothing sooner: they only
+    // make Knative's autoscaler panic for more pods than the load needs. Until a second of answers
+    // is known, it is not known whether the sink keeps up.
     const recent = this.options.recentLatencySeconds?.();
-    const queueing = recent !== undefined && recent > latency * QUEUEING_RATIO;
-    const drain = queueing ? 0 : ((backlog?.lag ?? 0) / (this.options.drainSeconds ?? 30)) * latency;
-    const wanted = Math.ceil(share * (rate * latency + drain) * this.overload);
+    const keepsUp = recent !== undefined && recent <= latency * QUEUEING_RATIO && (backlog?.growth ?? 0) <= FALLING_BEHIND_SHARE * rate;
+    // The lag counts the records in flight too; what waits beyond them is the backlog. Once the
+    // drain's own requests hold all of it, the backlog is gone, and with it the pace.
+    const waiting = (backlog?.lag ?? 0) - rate * latency;
+    if (waiting <= this.drainRate * latency) this.drainRate = 0;
+    if (waiting > 0) {
+      const pace = backlogDrainRate(waiting, rate, this.options.drainSeconds ?? 30, this.options.drainShare ?? DEFAULT_DRAIN_SHARE);
+      this.drainRate = Math.max(this.drainRate, pace);
+    }
+    const drainRate = keepsUp ? this.drainRate : 0;
+    const wanted = Math.ceil(share * (rate + drainRate) * latency * this.overload);
     const previous = this.current;
     this.current = clamp(wanted, this.options.min, this.options.max);
     if (this.current !== previous) this.options.onChange?.(this.current, previous);
   }
+}
+
+/** Records/s beyond the arrivals that drain `lag`: within `drainSeconds`, paced by the arrivals while they flow. */
+export function backlogDrainRate(lag: number, arrivalRate: number, drainSeconds: number, share: number): number {
+  const full = lag / drainSeconds;
+  const paced = share * arrivalRate;
+  return lag > paced * LONGEST_DRAIN_PERIODS * drainSeconds ? full : Math.min(full, paced);
 }
 
 function clamp(value: number, min: number, max: number): number {

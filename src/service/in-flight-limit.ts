@@ -41,7 +41,6 @@ export function inFlightLimit(settings: Settings, demand: DemandEstimator, logge
     max: settings.maxInFlight,
     initial: Math.min(settings.maxInFlight, Math.max(settings.minInFlight, INITIAL_LEARNED_LIMIT)),
   };
-  let backlog: { lag: number; share: number } | undefined;
 
   if (settings.concurrencyLimit === 'adaptive') {
     const adaptive = new AdaptiveConcurrency({
@@ -66,8 +65,8 @@ export function inFlightLimit(settings: Settings, demand: DemandEstimator, logge
       arrivalRate: () => demand.arrivalRate,
       latencySeconds: () => demand.latencySeconds,
       recentLatencySeconds: () => demand.recentLatencySeconds,
-      backlog: () => backlog,
       drainSeconds: settings.backlogDrainMs / 1000,
+      drainShare: settings.backlogDrainShare,
       onChange: (next, previous) => {
         apply(next);
         if (next > previous * 2 || next * 2 < previous)
@@ -83,10 +82,7 @@ export function inFlightLimit(settings: Settings, demand: DemandEstimator, logge
         timer.unref();
         return () => clearInterval(timer);
       },
-      lagRead: (lag, share) => {
-        backlog = { lag, share };
-        limit.update();
-      },
+      lagRead: (lag, share) => limit.lagRead(lag, share),
     };
   }
   return {

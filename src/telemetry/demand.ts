@@ -1,6 +1,9 @@
 import type { AttemptReport, DispatchListener } from '../dispatch/outcome.js';
 import type { KafkaRecord } from '../source/record.js';
 
+/** The last lag interval's arrivals past this many times the window's rate are a step up, taken at once. */
+const STEP_UP_RATIO = 1.5;
+
 export interface DemandOptions {
   /** Windows of successful attempts whose lowest mean latency counts as the sink's unloaded latency. */
   latencyWindows?: number;
@@ -48,7 +51,19 @@ export class DemandEstimator implements DispatchListener {
     while (this.ends.length > 2 && at - this.ends[1]!.at >= this.rateWindowMs) this.ends.shift();
     const first = this.ends[0]!;
     // The slope over the window, not between two reads: one read lands between bursts, the next on one.
-    if (this.ends.length >= 2 && at > first.at) this.rate = ((total - first.offsets) * 1000) / (at - first.at);
+    if (this.ends.length < 2 || at <= first.at) return;
+    const overWindow = ((total - first.offsets) * 1000) / (at - first.at);
+    // A step up shows in the last interval a whole window before the window's slope catches up;
+    // only a jump that noise between bursts cannot make counts, and only upwards.
+    const previous = this.ends.at(-2)!;
+    const lastInterval = at > previous.at ? ((total - previous.offsets) * 1000) / (at - previous.at) : overWindow;
+    if (lastInterval < STEP_UP_RATIO * overWindow) {
+      this.rate = overWindow;
+      return;
+    }
+    // The window starts again at the step, so the rate does not fall back while it fills.
+    this.ends.splice(0, this.ends.length - 2);
+    this.rate = lastInterval;
   }
 
   onAttempt(_record: KafkaRecord, report: AttemptReport): void {
@@ -76,7 +91,6 @@ export class DemandEstimator implements DispatchListener {
     this.rollWindow();
     return this.lastMeanMs === undefined ? undefined : this.lastMeanMs / 1000;
   }
-
   /** Requests that would be in flight to serve the arrivals without a queue. */
   get concurrency(): number | undefined {
     const latency = this.latencySeconds;

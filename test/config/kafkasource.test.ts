@@ -364,7 +364,7 @@ describe('kafka-dispatch/<flag> annotations and the other fields that map to a s
     const layer = parseKafkaSource(manifest({ annotations: { 'kafka-dispatch/sink': 'http://x/' } }));
     expect(layer.issues.map((i) => i.path)).toEqual([annotation('kafka-dispatch/sink')]);
     expect(layer.issues[0]!.message).toContain(
-      'known: max-in-flight, concurrency-limit, min-in-flight, backlog-drain, max-in-flight-per-partition, format',
+      'known: max-in-flight, concurrency-limit, min-in-flight, backlog-drain, backlog-drain-share, max-in-flight-per-partition, format',
     );
   });
 

@@ -71,6 +71,7 @@ describe('the configuration schema', () => {
       'concurrency-limit',
       'min-in-flight',
       'backlog-drain',
+      'backlog-drain-share',
       'max-in-flight-per-partition',
       'format',
       'null-keys',

@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { DemandLimit } from '../../src/dispatch/demand-limit.js';
+import { backlogDrainRate, DemandLimit } from '../../src/dispatch/demand-limit.js';
 import { SinkResponseError } from '../../src/errors.js';
 import { rec } from '../helpers/records.js';
 
-// The in-flight limit sized to demand on fixed inputs: steady, a step, a latency change, a backlog,
-// a sink that queues, overload answers.
+// The in-flight limit sized to demand on fixed inputs: steady, a step, a latency change, a backlog
+// (with and without arrivals), a sink that queues or falls behind, a fast sink, overload answers.
 
-function harness(initial: Partial<{ rate: number; latency: number; recent: number; lag: number; share: number }> = {}) {
-  const input = { rate: 50, latency: 1, recent: 1, lag: 0, share: 1, ...initial };
+function harness(initial: Partial<{ rate: number | undefined; latency: number; recent: number | undefined }> = {}) {
+  const input = { rate: 50 as number | undefined, latency: 1, recent: 1 as number | undefined, ...initial };
   let now = 0;
   const limit = new DemandLimit({
     min: 1,
@@ -16,7 +16,6 @@ function harness(initial: Partial<{ rate: number; latency: number; recent: numbe
     arrivalRate: () => input.rate,
     latencySeconds: () => input.latency,
     recentLatencySeconds: () => input.recent,
-    backlog: () => ({ lag: input.lag, share: input.share }),
     drainSeconds: 30,
     now: () => now,
   });
@@ -25,13 +24,20 @@ function harness(initial: Partial<{ rate: number; latency: number; recent: numbe
     limit.update();
     return limit.limit;
   };
-  return { limit, input, tick, advance: (ms: number) => (now += ms) };
+  /** A lag read `seconds` after the last one. */
+  const lagRead = (lag: number, seconds = 5, share = 1) => {
+    now += seconds * 1000;
+    limit.lagRead(lag, share);
+    return limit.limit;
+  };
+  return { limit, input, tick, lagRead, advance: (ms: number) => (now += ms) };
 }
 
 describe('DemandLimit', () => {
   it('steady: arrival rate × unloaded latency (50 records/s at 1 s: 50)', () => {
-    const { tick } = harness();
+    const { tick, lagRead } = harness();
     expect(tick()).toBe(50);
+    expect(lagRead(50)).toBe(50); // the lag is what is in flight: no backlog
   });
 
   it('a step from 20 to 100 records/s follows at once', () => {
@@ -41,23 +47,58 @@ describe('DemandLimit', () => {
     expect(tick()).toBe(100);
   });
 
-  it('a sink that gets faster needs fewer in flight', () => {
+  it('a sink that gets faster needs fewer in flight, down to the 50 ms floor', () => {
     const { input, tick } = harness();
-    input.latency = 0.2;
-    input.recent = 0.2;
+    input.latency = input.recent = 0.2;
     expect(tick()).toBe(10);
+    // 2 ms measured is mostly the dispatcher's own scheduling: sized as 50 ms, not starved at 1.
+    input.latency = input.recent = 0.002;
+    expect(tick()).toBe(Math.ceil(50 * 0.05));
   });
 
-  it('adds what drains a backlog in 30 s, while the sink keeps up; nothing while it queues', () => {
-    const { input, tick } = harness({ lag: 3000 });
-    expect(tick()).toBe(150); // 50 + 3000 / 30 × 1
-    input.recent = 4; // pods still starting: requests wait in the activator
-    expect(tick()).toBe(50);
+  it('while records arrive, a backlog drains at most a fifth faster than they arrive', () => {
+    const { lagRead } = harness();
+    lagRead(1050);
+    // 1000 waiting / 30 s = 33 records/s would start pods the live load never needs: 50 × 0.2 = 10 more.
+    expect(lagRead(1050)).toBe(60);
+  });
+
+  it('with nothing arriving, a backlog drains within 30 s at the pace it started with, not ever slower', () => {
+    const { input, lagRead } = harness({ rate: 0 });
+    expect(lagRead(3000)).toBe(100); // 3000 / 30 s × 1 s
+    // Half drained: the pace holds (a pace that followed the lag would halve, and never finish).
+    expect(lagRead(1500)).toBe(100);
+    expect(lagRead(101)).toBe(100);
+    // All of it in flight: the backlog is gone, and with it the pace.
+    expect(lagRead(90)).toBe(3);
+    input.rate = 50;
+    expect(lagRead(50)).toBe(50);
+  });
+
+  it('a backlog that would take more than ten drain periods at the paced speed drains at full speed', () => {
+    expect(backlogDrainRate(1000, 50, 30, 0.2)).toBe(10);
+    expect(backlogDrainRate(1_000_000, 50, 30, 0.2)).toBeCloseTo(1_000_000 / 30, 5);
+    expect(backlogDrainRate(3000, 0, 30, 0.2)).toBe(100);
+    expect(backlogDrainRate(1000, 50, 30, 1)).toBeCloseTo(1000 / 30, 5);
+  });
+
+  it('adds nothing for the backlog while the sink queues, falls behind, or has not answered for a second', () => {
+    const { input, lagRead } = harness({ recent: 4 }); // pods starting: requests wait in the activator
+    lagRead(100);
+    expect(lagRead(1000)).toBe(50);
+    input.recent = 1;
+    // The lag grew by 900 in 5 s = 180/s, more than ¾ of the 50 arriving: the sink is behind.
+    expect(lagRead(1900)).toBe(50);
+    input.recent = undefined;
+    expect(lagRead(1900)).toBe(50);
+    input.recent = 1;
+    expect(lagRead(1900)).toBe(60);
   });
 
   it("takes this member's share of the partitions", () => {
-    const { tick } = harness({ share: 0.25, lag: 1200 });
-    expect(tick()).toBe(Math.ceil(0.25 * (50 + 40)));
+    const { lagRead } = harness();
+    lagRead(1200, 5, 0.25);
+    expect(lagRead(1200, 5, 0.25)).toBe(Math.ceil(0.25 * (50 + 10)));
   });
 
   it('cuts by a tenth on an overload answer, at most once a second, and recovers', () => {
@@ -76,7 +117,7 @@ describe('DemandLimit', () => {
 
   it('stays at its start until the rate and the latency are known', () => {
     const { limit, input } = harness();
-    input.rate = undefined as unknown as number;
+    input.rate = undefined;
     limit.update();
     expect(limit.limit).toBe(4);
   });

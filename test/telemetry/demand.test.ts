@@ -33,4 +33,54 @@ describe("DemandEstimator: Little's law from the topics' end offsets and the sin
     demand.observeEndOffsets(50);
     expect(demand.arrivalRate).toBeUndefined();
   });
+
+  it('a step from 20 to 100 records/s shows at the first lag read after it, and the rate holds there', () => {
+    let now = 0;
+    let offsets = 0;
+    const demand = new DemandEstimator({ now: () => now });
+    const readAfter = (seconds: number, rate: number) => {
+      now += seconds * 1000;
+      offsets += rate * seconds;
+      demand.observeEndOffsets(offsets);
+      return demand.arrivalRate!;
+    };
+    demand.observeEndOffsets(0);
+    for (let i = 0; i < 6; i++) expect(readAfter(5, 20)).toBeCloseTo(20, 5);
+    // The 15 s window's slope would be (20 × 10 + 100 × 5) / 15 = 47; the last interval says 100.
+    expect(readAfter(5, 100)).toBeCloseTo(100, 5);
+    expect(readAfter(5, 100)).toBeCloseTo(100, 5);
+    expect(readAfter(5, 100)).toBeCloseTo(100, 5);
+  });
+
+  it('bursts of 50 once a second, read every 5 s at odd moments: the rate stays within 20 % of 50, no step seen', () => {
+    let now = 0;
+    const demand = new DemandEstimator({ now: () => now });
+    const endAt = (ms: number) => 50 * (Math.floor(ms / 1000) + 1);
+    const rates: number[] = [];
+    for (let read = 0; read < 20; read++) {
+      now = read * 5000 + ((read * 377) % 1000);
+      demand.observeEndOffsets(endAt(now));
+      if (read >= 2) rates.push(demand.arrivalRate!);
+    }
+    expect(Math.min(...rates)).toBeGreaterThanOrEqual(40);
+    expect(Math.max(...rates)).toBeLessThanOrEqual(60);
+  });
+
+  it('the unloaded latency follows a faster sink at once, and a slower one after the 30 s of windows it remembers', () => {
+    let now = 0;
+    const demand = new DemandEstimator({ now: () => now });
+    const second = (ms: number) => {
+      for (let i = 0; i < 5; i++) demand.onAttempt(record, { target: 'sink', durationMs: ms, status: 200 });
+      now += 1000;
+    };
+    for (let s = 0; s < 5; s++) second(1000);
+    second(400);
+    expect(demand.latencySeconds).toBe(0.4);
+    for (let s = 0; s < 29; s++) second(2000);
+    expect(demand.latencySeconds).toBe(0.4);
+    second(2000);
+    second(2000);
+    expect(demand.latencySeconds).toBe(2);
+    expect(demand.recentLatencySeconds).toBe(2);
+  });
 });

@@ -6,7 +6,7 @@ import { LocalBroker } from '../broker/local-broker.js';
 import { waitForKafka } from '../broker/wait.js';
 import { renderComparisonSvg, renderTimelineSvg, timelineToCsv, timelineToJson } from '../chart/index.js';
 import type { Shape } from '../loadgen/shapes.js';
-import { simulate, type SimulationResult } from '../simulate/run.js';
+import { simulate, type SimulationResult, type StepSummary } from '../simulate/run.js';
 import { loadDurationS, meanRate, podsNeeded, PRESETS, type Scenario } from '../simulate/scenario.js';
 
 const NAME = 'simulate';
@@ -17,7 +17,7 @@ Runs a scenario on a real broker, real dispatchers and an emulated Knative Servi
 activator and queue-proxy), and writes a timeline (CSV, JSON) and a chart (SVG) of lag, in-flight
 and pods per second. Time is compressed (--speed): a 100 s scenario at speed 10 takes about 10 s.
 
-  --preset NAME             article (default) | scale-from-zero
+  --preset NAME             article (default) | step | scale-from-zero
   --kafkasource FILE        take the dispatcher's settings (ordering, in-flight limits, request timeout,
                             retries) from a KafkaSource manifest, as \`run --kafkasource\` would
   --compare                 run the scenario in ORDERING=ordered and in ORDERING=key, one chart side by side
@@ -36,6 +36,7 @@ and pods per second. Time is compressed (--speed): a 100 s scenario at speed 10 
   --rate N --duration S     a constant load instead of the preset's
   --burst N --duration S    N messages at once every second (the article: 50 for 100 s)
   --tail SECONDS            watch after the load (article: 60)
+  --backlog-drain-share N   BACKLOG_DRAIN_SHARE with CONCURRENCY_LIMIT=demand (default 0.2)
   --target-burst-capacity N Knative's (default 200: the activator stays in the path; 0 takes it out,
                             and queue-proxies answer 503 once full)
   --speed N                 scenario seconds per real second (default 10)
@@ -53,6 +54,7 @@ export function parseSimulateArgs(argv: string[]): { scenario: Scenario; compare
     strict: true,
     options: {
       preset: { type: 'string' },
+      'backlog-drain-share': { type: 'string' },
       kafkasource: { type: 'string' },
       compare: { type: 'boolean' },
       ordering: { type: 'string' },
@@ -134,6 +136,7 @@ export function parseSimulateArgs(argv: string[]): { scenario: Scenario; compare
   num('tail', (n) => (scenario.tailS = n));
   int('target-burst-capacity', 0, (n) => (scenario.targetBurstCapacity = n));
   num('speed', (n) => (scenario.speed = n));
+  num('backlog-drain-share', (n) => (scenario.backlogDrainShare = n));
   let rate: number | undefined;
   let burst: number | undefined;
   let duration: number | undefined;
@@ -251,7 +254,13 @@ function formatSummary({ scenario, summary }: SimulationResult): string {
   return [
     `${scenario.name}, ORDERING=${scenario.ordering}${scenario.concurrencyLimit === 'fixed' ? `, MAX_IN_FLIGHT=${scenario.maxInFlight}` : `, ${scenario.concurrencyLimit}`}:`,
     `  produced ${summary.produced}, served ${summary.served}, dead-lettered ${summary.deadLettered}, skipped ${summary.skipped}, 503s ${summary.rejected503} (${(summary.rejectedShare * 100).toFixed(2)} %)`,
-    `  pods: peak ${summary.peakPods}, at the end of the load ${summary.podsAtLoadEnd.toFixed(1)} (the load needs ${needed.toFixed(1)}), ${Math.round(summary.podSeconds)} pod-seconds to 45 s after the load, ${summary.panicSeconds} s in panic`,
+    `  pods: peak ${summary.peakPods}, mean ${summary.podsMean.toFixed(1)}, at the end of the load ${summary.podsAtLoadEnd.toFixed(1)} (the load needs ${needed.toFixed(1)}), ${Math.round(summary.podSeconds)} pod-seconds to 45 s after the load, ${summary.panicSeconds} s in panic`,
     `  lag back to 0: ${summary.lagZeroAfterS === undefined ? 'not within the run' : `${summary.lagZeroAfterS} s after the load`}; peak sink concurrency ${summary.peakSinkConcurrency}; took ${summary.tookS.toFixed(0)} s`,
+    ...(summary.step ? [formatStep(summary.step)] : []),
   ].join('\n');
+}
+
+function formatStep(step: StepSummary): string {
+  const after = (s: number | undefined) => (s === undefined ? 'not within the load' : `${s} s after it`);
+  return `  the step at ${step.atS} s: ${step.podsNeeded} pods ready ${after(step.podsReachedAfterS)}; lag within one second's worth ${after(step.lagSettledAfterS)}`;
 }

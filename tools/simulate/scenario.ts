@@ -17,6 +17,8 @@ export interface Scenario {
   maxInFlight: number;
   maxInFlightPerPartition: number;
   concurrencyLimit: 'fixed' | 'adaptive' | 'demand';
+  /** BACKLOG_DRAIN_SHARE (undefined: the dispatcher's default). */
+  backlogDrainShare?: number;
   containerConcurrency: number;
   minScale: number;
   maxScale: number;
@@ -58,7 +60,7 @@ export const PRESETS: Record<string, Scenario> = {
     replicas: 1,
     maxInFlight: 256,
     maxInFlightPerPartition: 50,
-    concurrencyLimit: 'fixed',
+    concurrencyLimit: 'demand',
     containerConcurrency: 2,
     minScale: 1,
     maxScale: 100,
@@ -68,6 +70,39 @@ export const PRESETS: Record<string, Scenario> = {
     requestTimeoutS: 600,
     retryCount: 10,
     load: { kind: 'burst', concurrency: 50, durationS: 100 },
+    tailS: 60,
+    speed: 10,
+  },
+  /**
+   * The load jumps: 20 messages a second for 60 s (15 pods), then 100 a second for 90 s, which
+   * needs ⌈100 × 1 s ÷ 1.4⌉ = 72 pods. The dispatcher must follow the step at once and drain the
+   * backlog the step leaves, while the new pods start.
+   */
+  step: {
+    name: 'step',
+    description:
+      'A step: 20 msg/s for 60 s, then 100 msg/s for 90 s; containerConcurrency 2, minScale 1, maxScale 100, 1 s per request, pods ready 10 s after asked',
+    partitions: 12,
+    ordering: 'key',
+    replicas: 1,
+    maxInFlight: 256,
+    maxInFlightPerPartition: 50,
+    concurrencyLimit: 'demand',
+    containerConcurrency: 2,
+    minScale: 1,
+    maxScale: 100,
+    initialScale: 1,
+    podStartS: 10,
+    latencyMs: 1000,
+    requestTimeoutS: 600,
+    retryCount: 10,
+    load: {
+      kind: 'step',
+      steps: [
+        { rate: 20, durationS: 60 },
+        { rate: 100, durationS: 90 },
+      ],
+    },
     tailS: 60,
     speed: 10,
   },
