@@ -23,7 +23,7 @@ const FALLING_BEHIND_SHARE = 0.75;
  */
 export const LATENCY_FLOOR_SECONDS = 0.05;
 /** A backlog that would take longer than this many BACKLOG_DRAIN periods at that pace drains at full speed. */
-const LONGEST_DRAIN_PERIODS = 10;
+const LONGEST_DRAIN_PERIODS = 4;
 
 export interface DemandLimitOptions {
   /** Bounds: MIN_IN_FLIGHT and MAX_IN_FLIGHT (the hard ceiling). */
@@ -51,7 +51,7 @@ export interface DemandLimitOptions {
  * the activator's queue and makes the autoscaler panic to maxScale.
  *
  * The backlog drains within `drainSeconds` when nothing arrives; while records arrive, at most
- * `drainShare` faster than they arrive, unless that would take more than ten `drainSeconds`. The
+ * `drainShare` faster than they arrive, unless that would take more than four `drainSeconds`. The
  * pace a backlog started with holds until it is gone (a drain that slowed as the lag shrank would
  * never finish), and nothing is added while the sink falls behind. Overload answers (503, 429,
  * timeouts) cut the limit by a tenth at once, recovering by 5 % a second.

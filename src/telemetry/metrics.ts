@@ -86,7 +86,7 @@ export class DispatchMetrics implements DispatchListener {
     );
     this.inFlightLimit = gauge(
       'kafka_dispatch_in_flight_limit',
-      'The in-flight limit now: max-in-flight, or with concurrency-limit=adaptive the limit learned from the sink.',
+      'The in-flight limit now: sized to the demand (concurrency-limit=demand, the default), learned from the sink (adaptive), or max-in-flight (fixed).',
     );
     this.demand = new Gauge({
       name: 'kafka_dispatch_concurrency_demand',

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createLogger } from '../../src/index.js';
+import { createLogger, DEFAULTS } from '../../src/index.js';
 import { simulate } from '../../tools/simulate/run.js';
 import { meanRate, podsNeeded, PRESETS, type Scenario } from '../../tools/simulate/scenario.js';
 import { brokers } from '../helpers/kafka.js';
@@ -11,10 +11,16 @@ const logger = createLogger({ level: 'error', format: 'json' });
 const run = (scenario: Scenario) => simulate(scenario, { brokers: brokers(), logger });
 
 describe("simulate: the article's scenario end to end", () => {
-  it('key mode: the pods settle within ±20 % of rate × latency ÷ (0.7 × containerConcurrency), lag returns to 0, nothing is lost, 503s below 1 %', async () => {
+  it('key mode with the defaults (in-flight sized to demand): at most 43 pods (1.2 × the 36 needed), at most 5,700 pod-seconds, lag 0 within 15 s after the load; the pods settle within ±20 % of rate × latency ÷ (0.7 × containerConcurrency); nothing lost, 503s below 1 %', async () => {
     // Speed 5, not 10: on two shared cores a 50 ms hiccup would be half a scenario second at 10.
-    const scenario = { ...PRESETS.article!, ordering: 'key' as const, tailS: 30, speed: 5 };
+    const scenario = { ...PRESETS.article!, ordering: 'key' as const, tailS: 45, speed: 5 };
+    expect(scenario.concurrencyLimit, "the article preset runs the dispatcher's default").toBe(DEFAULTS.concurrencyLimit);
     const { summary, timeline } = await run(scenario);
+    expect(summary.peakPods, 'pods peak (256 in flight: maxScale, 100)').toBeLessThanOrEqual(43);
+    expect(summary.podSeconds, 'pod-seconds from the start of the load to 45 s after it (256 in flight: over 8,000)').toBeLessThanOrEqual(
+      5700,
+    );
+    expect(summary.lagZeroAfterS, 'seconds after the load until lag 0').toBeLessThanOrEqual(15);
     const needed = podsNeeded(meanRate(scenario.load), scenario.latencyMs, scenario.containerConcurrency);
     expect(summary.podsAtLoadEnd, `pods over the load's last 10 s (the load needs ${needed.toFixed(1)})`).toBeGreaterThanOrEqual(
       needed * 0.8,
@@ -76,8 +82,18 @@ describe("simulate: the article's scenario end to end", () => {
     expect(adaptive.summary.delivered).toBe(300);
   }, 180_000);
 
-  it('calibration against the measured figures: the defaults panic Knative to maxScale for 8,000-10,500 pod-seconds; MAX_IN_FLIGHT=56 by hand gets 36-46 pods and 4,500-5,900', async () => {
-    const article = { ...PRESETS.article!, ordering: 'key' as const, tailS: 45, speed: 5 };
+  it('a step from 20 to 100 records/s: the 72 pods it needs within 30 s of it, the lag within one second of records within 60 s (BACKLOG_DRAIN_SHARE=0.5), nothing lost', async () => {
+    const scenario: Scenario = { ...PRESETS.step!, speed: 5, tailS: 20, backlogDrainShare: 0.5 };
+    const { summary } = await run(scenario);
+    expect(summary.step?.podsNeeded).toBe(72);
+    expect(summary.step?.podsReachedAfterS, 'seconds after the step until 72 pods were ready').toBeLessThanOrEqual(30);
+    expect(summary.step?.lagSettledAfterS, 'seconds after the step until the lag stayed within 100 records').toBeLessThanOrEqual(60);
+    expect(summary.delivered).toBe(summary.produced);
+    expect(summary.deadLettered + summary.skipped).toBe(0);
+  }, 180_000);
+
+  it('calibration against the measured figures: the old defaults (MAX_IN_FLIGHT=256, fixed) panic Knative to maxScale for 8,000-10,500 pod-seconds; MAX_IN_FLIGHT=56 by hand gets 36-46 pods and 4,500-5,900', async () => {
+    const article = { ...PRESETS.article!, ordering: 'key' as const, concurrencyLimit: 'fixed' as const, tailS: 45, speed: 5 };
     const defaults = (await run(article)).summary;
     expect(defaults.peakPods).toBe(article.maxScale);
     expect(defaults.podSeconds).toBeGreaterThanOrEqual(8000);

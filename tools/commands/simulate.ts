@@ -25,7 +25,7 @@ and pods per second. Time is compressed (--speed): a 100 s scenario at speed 10 
   --partitions N            topic partitions (article: 12)
   --replicas N              dispatcher instances in one group (default 1)
   --max-in-flight N         MAX_IN_FLIGHT (default 256)
-  --concurrency-limit MODE  fixed | adaptive | demand (article: fixed)
+  --concurrency-limit MODE  fixed | adaptive | demand (default demand, the dispatcher's)
   --container-concurrency N the service's containerConcurrency (article: 2)
   --min-scale N             (article: 1)
   --max-scale N             (article: 100)
