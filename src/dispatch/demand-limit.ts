@@ -8,6 +8,8 @@ import { isOverloadSignal } from './sink-recovery.js';
  * request has a mean well above its fastest answer without any queue.
  */
 const QUEUEING_RATIO = 2;
+/** Overload answers cut the limit to no less than this share of the demand: a sink that fails a third of its requests is not overloaded, and starving it would hold every record back. */
+const OVERLOAD_FLOOR = 0.5;
 /**
  * While records arrive, a backlog drains by default at most this share faster than they arrive
  * (BACKLOG_DRAIN_SHARE): Knative starts pods in proportion to the concurrency it sees (and holds a
@@ -22,6 +24,16 @@ const FALLING_BEHIND_SHARE = 0.75;
  * Knative Service that fast needs few pods whatever is in flight.
  */
 export const LATENCY_FLOOR_SECONDS = 0.05;
+/**
+ * Requests that hang, time out or fail hold their slot far longer than the fastest answer, so the
+ * limit Little's law gives can carry much less than the arrivals. While the limit holds records back,
+ * the sink answers at its unloaded speed (no queue), and the attempts carried fall below this share
+ * of what is wanted, the limit grows by a quarter a second (up to 16 times), and shrinks back once it
+ * no longer holds anything back.
+ */
+const STARVED_SHARE = 0.75;
+const UNQUEUED_RATIO = 1.25;
+const MAX_BOOST = 16;
 /** A backlog that would take longer than this many BACKLOG_DRAIN periods at that pace drains at full speed. */
 const LONGEST_DRAIN_PERIODS = 4;
 
@@ -36,6 +48,8 @@ export interface DemandLimitOptions {
   latencySeconds: () => number | undefined;
   /** The latency of the last second, queueing included: while the sink queues, a backlog waits. */
   recentLatencySeconds?: () => number | undefined;
+  /** Requests in flight now: whether the limit is what holds records back. */
+  inFlight?: () => number;
   /** How soon a backlog drains when nothing else arrives, seconds (BACKLOG_DRAIN). */
   drainSeconds?: number;
   /** While records arrive, how much faster than they arrive a backlog drains (BACKLOG_DRAIN_SHARE). */
@@ -65,6 +79,10 @@ export class DemandLimit implements DispatchListener {
   private backlog: { lag: number; share: number; at: number; growth: number } | undefined;
   /** Records/s the current backlog drains at (0: no backlog). */
   private drainRate = 0;
+  private boost = 1;
+  private attempts = 0;
+  private attemptsSince: number;
+  private attemptRate: number | undefined;
 
   constructor(private readonly options: DemandLimitOptions) {
     if (options.min < 1 || options.max < options.min)
@@ -72,6 +90,7 @@ export class DemandLimit implements DispatchListener {
     this.now = options.now ?? (() => performance.now());
     this.current = clamp(options.initial, options.min, options.max);
     this.lastRecovery = this.now();
+    this.attemptsSince = this.lastRecovery;
   }
 
   get limit(): number {
@@ -79,12 +98,26 @@ export class DemandLimit implements DispatchListener {
   }
 
   onAttempt(_record: KafkaRecord, report: AttemptReport): void {
-    if (report.target !== 'sink' || !isOverloadSignal(report)) return;
+    if (report.target !== 'sink') return;
+    this.attempts++;
+    if (!isOverloadSignal(report)) return;
     const now = this.now();
     if (now - this.lastCut < 1000) return;
     this.lastCut = now;
-    this.overload = Math.max(0.05, this.overload * 0.9);
+    this.overload = Math.max(OVERLOAD_FLOOR, this.overload * 0.9);
     this.update();
+  }
+
+  /** Attempts per second over the last whole second or more; the boost follows them. */
+  private followCarried(wanted: number, unqueued: boolean, now: number): void {
+    const seconds = (now - this.attemptsSince) / 1000;
+    if (seconds < 1) return;
+    this.attemptRate = this.attempts / seconds;
+    this.attempts = 0;
+    this.attemptsSince = now;
+    const holdsBack = (this.options.inFlight?.() ?? 0) >= this.current;
+    if (holdsBack && unqueued && this.attemptRate < STARVED_SHARE * wanted) this.boost = Math.min(MAX_BOOST, this.boost * 1.25 ** seconds);
+    else if (!holdsBack) this.boost = Math.max(1, this.boost * 0.9 ** seconds);
   }
 
   /** After each lag read: the group's lag and the share of the partitions this member owns (0..1). */
@@ -123,7 +156,8 @@ export class DemandLimit implements DispatchListener {
       this.drainRate = Math.max(this.drainRate, pace);
     }
     const drainRate = keepsUp ? this.drainRate : 0;
-    const wanted = Math.ceil(share * (rate + drainRate) * latency * this.overload);
+    this.followCarried(share * (rate + drainRate), keepsUp && recent <= latency * UNQUEUED_RATIO, now);
+    const wanted = Math.ceil(share * (rate + drainRate) * latency * this.overload * this.boost);
     const previous = this.current;
     this.current = clamp(wanted, this.options.min, this.options.max);
     if (this.current !== previous) this.options.onChange?.(this.current, previous);

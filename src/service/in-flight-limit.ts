@@ -65,6 +65,7 @@ export function inFlightLimit(settings: Settings, demand: DemandEstimator, logge
       arrivalRate: () => demand.arrivalRate,
       latencySeconds: () => demand.latencySeconds,
       recentLatencySeconds: () => demand.recentLatencySeconds,
+      inFlight: () => target?.running ?? 0,
       drainSeconds: settings.backlogDrainMs / 1000,
       drainShare: settings.backlogDrainShare,
       onChange: (next, previous) => {

@@ -6,8 +6,8 @@ import { rec } from '../helpers/records.js';
 // The in-flight limit sized to demand on fixed inputs: steady, a step, a latency change, a backlog
 // (with and without arrivals), a sink that queues or falls behind, a fast sink, overload answers.
 
-function harness(initial: Partial<{ rate: number | undefined; latency: number; recent: number | undefined }> = {}) {
-  const input = { rate: 50 as number | undefined, latency: 1, recent: 1 as number | undefined, ...initial };
+function harness(initial: Partial<{ rate: number | undefined; latency: number; recent: number | undefined; inFlight: number }> = {}) {
+  const input = { rate: 50 as number | undefined, latency: 1, recent: 1 as number | undefined, inFlight: 0, ...initial };
   let now = 0;
   const limit = new DemandLimit({
     min: 1,
@@ -16,6 +16,7 @@ function harness(initial: Partial<{ rate: number | undefined; latency: number; r
     arrivalRate: () => input.rate,
     latencySeconds: () => input.latency,
     recentLatencySeconds: () => input.recent,
+    inFlight: () => input.inFlight,
     drainSeconds: 30,
     now: () => now,
   });
@@ -114,6 +115,49 @@ describe('DemandLimit', () => {
     expect(limit.limit).toBe(41);
     for (let s = 0; s < 30; s++) tick();
     expect(limit.limit).toBe(50);
+  });
+
+  it('grows while it holds records back from an unqueued sink that carries far fewer attempts than wanted (hangs, timeouts), and shrinks back after', () => {
+    const { limit, input, tick } = harness({ rate: 100, latency: 0.2, recent: 0.2 });
+    const ok = { target: 'sink' as const, durationMs: 200, status: 200 };
+    const carry = (attempts: number) => {
+      for (let i = 0; i < attempts; i++) limit.onAttempt(rec('t', 0, i), ok);
+      input.inFlight = limit.limit;
+      return tick();
+    };
+    expect(tick()).toBe(20); // 100/s × 0.2 s
+    // Half the slots hang: 50 attempts a second of the 100 wanted.
+    const grown = [carry(50), carry(50), carry(50)];
+    expect(grown[0]).toBe(25);
+    expect(grown[2]).toBeGreaterThan(grown[1]!);
+    // Carrying what is wanted: it stays.
+    expect(carry(100)).toBe(grown[2]);
+    // No longer holding anything back: back towards the demand.
+    input.inFlight = 0;
+    for (let s = 0; s < 30; s++) tick();
+    expect(limit.limit).toBe(20);
+  });
+
+  it('does not grow so while the sink queues (a cold start: the pods are starting)', () => {
+    const { limit, input, tick } = harness({ rate: 100, latency: 0.2, recent: 0.3 });
+    tick();
+    for (let s = 0; s < 5; s++) {
+      for (let i = 0; i < 10; i++) limit.onAttempt(rec('t', 0, i), { target: 'sink', durationMs: 300, status: 200 });
+      input.inFlight = limit.limit;
+      tick();
+    }
+    expect(limit.limit).toBe(20);
+  });
+
+  it('overload answers cut it to half the demand at most', () => {
+    const { limit, advance } = harness();
+    limit.update();
+    const overload = { target: 'sink' as const, durationMs: 5, status: 503, error: new SinkResponseError(503, Buffer.alloc(0), true) };
+    for (let i = 0; i < 20; i++) {
+      advance(1100);
+      limit.onAttempt(rec('t', 0, i), overload);
+    }
+    expect(limit.limit).toBe(25);
   });
 
   it('stays at its start until the rate and the latency are known', () => {
