@@ -361,7 +361,7 @@ export const SCHEMA = {
   /** While records arrive, a backlog drains at most this share faster than they arrive. */
   backlogDrainShare: setting({
     value: number(0, 10),
-    default: 0.2,
+    default: 0.15,
     options: [
       {
         env: ['BACKLOG_DRAIN_SHARE'],
@@ -369,7 +369,7 @@ export const SCHEMA = {
         text: numberText,
         annotation: true,
         description:
-          'With CONCURRENCY_LIMIT=demand: while records arrive, a backlog drains at most this share faster than they arrive (0.2: at most a fifth more in flight, and so sink pods, than the live load needs). Higher drains sooner and starts more pods.',
+          'With CONCURRENCY_LIMIT=demand: while records arrive, a backlog drains at most this share faster than they arrive (0.15: at most 15 % more in flight, and so sink pods, than the live load needs). Higher drains sooner and starts more pods.',
       },
     ],
   }),

@@ -15,7 +15,7 @@ const OVERLOAD_FLOOR = 0.5;
  * (BACKLOG_DRAIN_SHARE): Knative starts pods in proportion to the concurrency it sees (and holds a
  * panic's peak for a minute), so a drain at full speed starts pods the live load never needs.
  */
-export const DEFAULT_DRAIN_SHARE = 0.2;
+export const DEFAULT_DRAIN_SHARE = 0.15;
 /** The lag growing by more than this share of the arrivals means the sink is behind, not keeping up. */
 const FALLING_BEHIND_SHARE = 0.75;
 /**
@@ -35,7 +35,7 @@ const STARVED_SHARE = 0.75;
 const UNQUEUED_RATIO = 1.25;
 const MAX_BOOST = 16;
 /** A backlog that would take longer than this many BACKLOG_DRAIN periods at that pace drains at full speed. */
-const LONGEST_DRAIN_PERIODS = 4;
+const LONGEST_DRAIN_PERIODS = 10;
 
 export interface DemandLimitOptions {
   /** Bounds: MIN_IN_FLIGHT and MAX_IN_FLIGHT (the hard ceiling). */
@@ -65,7 +65,7 @@ export interface DemandLimitOptions {
  * the activator's queue and makes the autoscaler panic to maxScale.
  *
  * The backlog drains within `drainSeconds` when nothing arrives; while records arrive, at most
- * `drainShare` faster than they arrive, unless that would take more than four `drainSeconds`. The
+ * `drainShare` faster than they arrive, unless that would take more than ten `drainSeconds`. The
  * pace a backlog started with holds until it is gone (a drain that slowed as the lag shrank would
  * never finish), and nothing is added while the sink falls behind. Overload answers (503, 429,
  * timeouts) cut the limit by a tenth at once, recovering by 5 % a second.

@@ -36,7 +36,7 @@ and pods per second. Time is compressed (--speed): a 100 s scenario at speed 10 
   --rate N --duration S     a constant load instead of the preset's
   --burst N --duration S    N messages at once every second (the article: 50 for 100 s)
   --tail SECONDS            watch after the load (article: 60)
-  --backlog-drain-share N   BACKLOG_DRAIN_SHARE with CONCURRENCY_LIMIT=demand (default 0.2)
+  --backlog-drain-share N   BACKLOG_DRAIN_SHARE with CONCURRENCY_LIMIT=demand (default 0.15)
   --target-burst-capacity N Knative's (default 200: the activator stays in the path; 0 takes it out,
                             and queue-proxies answer 503 once full)
   --speed N                 scenario seconds per real second (default 10)
@@ -262,5 +262,5 @@ function formatSummary({ scenario, summary }: SimulationResult): string {
 
 function formatStep(step: StepSummary): string {
   const after = (s: number | undefined) => (s === undefined ? 'not within the load' : `${s} s after it`);
-  return `  the step at ${step.atS} s: ${step.podsNeeded} pods ready ${after(step.podsReachedAfterS)}; lag within one second's worth ${after(step.lagSettledAfterS)}`;
+  return `  the step at ${step.atS} s: ${step.podsNeeded} pods ready ${after(step.podsReachedAfterS)}; records waiting (lag beyond those in flight) within one second's worth ${after(step.lagSettledAfterS)}`;
 }

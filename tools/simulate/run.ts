@@ -1,15 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
-import { Partitioners } from 'kafkajs';
+import { Partitioners, type Admin, type Producer } from 'kafkajs';
 import type { Gauge } from 'prom-client';
-import { request } from 'undici';
 import { createKafka, resolveConfig, startDispatcher, type Logger, type RunningDispatcher } from '../../src/index.js';
 import type { Timeline, TimelineRow } from '../chart/timeline.js';
 import { createClock, startKnativeService, type Clock, type EmulatedService } from '../knative/index.js';
 import { articleValue, nanosecondClock } from '../loadgen/article.js';
 import { runPacer, type Clock as PacerClock } from '../loadgen/pacer.js';
 import { scheduleOf } from '../loadgen/shapes.js';
-import { loadDurationS, podsNeeded as podsNeededFor, type Scenario } from './scenario.js';
+import { loadDurationS, podsNeeded as podsNeededFor, PRESETS, type Scenario } from './scenario.js';
 
 export interface SimulationResult {
   scenario: Scenario;
@@ -53,7 +52,7 @@ export interface StepSummary {
   podsNeeded: number;
   /** Seconds after the step until that many pods were ready (undefined: never). */
   podsReachedAfterS: number | undefined;
-  /** Seconds after the step from which the lag stayed within one second's worth of records until the load ended. */
+  /** Seconds after the step from which the records waiting (the lag beyond those in flight) stayed within one second's worth until the load ended. */
   lagSettledAfterS: number | undefined;
 }
 
@@ -92,6 +91,10 @@ export async function simulate(scenario: Scenario, options: SimulateOptions): Pr
     await producer.connect();
     closers.push(() => producer.disconnect());
 
+    const warmUpTopic = await warmUp(options, admin, producer);
+    // Deleted with the run's own topic: the producer would ask for a deleted topic's metadata for ever.
+    closers.push(() => admin.deleteTopics({ topics: [warmUpTopic] }));
+
     const service = await startKnativeService({
       containerConcurrency: scenario.containerConcurrency,
       minScale: scenario.minScale,
@@ -103,7 +106,6 @@ export async function simulate(scenario: Scenario, options: SimulateOptions): Pr
       clock,
     });
     closers.push(() => service.close());
-    await warmUp(service.url);
 
     const dispatchers: RunningDispatcher[] = [];
     closers.push(() => Promise.all(dispatchers.map((d) => d.stop(2000))));
@@ -157,20 +159,30 @@ export async function simulate(scenario: Scenario, options: SimulateOptions): Pr
 }
 
 /**
- * A fresh process answers its first HTTP requests tens of real milliseconds late (code not yet
- * compiled, sockets not yet open). Compressed time multiplies that: at speed 10 a 40 ms start-up
- * cost reads as a 1.4 s request instead of 1 s, and the dispatcher sizes its in-flight by the
- * latency it sees. A real sink sees the same 40 ms on 1 s (4 %), so the run warms the process first.
+ * A fresh process runs its first requests tens of real milliseconds slow (code not yet compiled).
+ * Compressed time multiplies that: at speed 5 a 25 ms start-up cost reads as a 1.12 s request
+ * instead of 1 s, and the dispatcher sizes its in-flight by the latency it sees. A real sink sees
+ * the same 25 ms on 1 s (2.5 %), so the run first sends a few hundred records through a dispatcher of
+ * its own to a service of its own, on a topic of its own.
  */
-async function warmUp(url: string): Promise<void> {
-  const healthz = new URL('/healthz', url);
-  for (let round = 0; round < 20; round++)
-    await Promise.all(
-      Array.from({ length: 8 }, async () => {
-        const response = await request(healthz, { method: 'POST', body: articleValue(round) });
-        await response.body.dump();
-      }),
-    );
+async function warmUp(options: SimulateOptions, admin: Admin, producer: Producer): Promise<string> {
+  const topic = `sim-warm-up-${randomUUID().slice(0, 8)}`;
+  const records = 300;
+  await admin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true });
+  const service = await startKnativeService({ containerConcurrency: 0, minScale: 1, maxScale: 1, cost: { kind: 'fixed', latencyMs: 1 } });
+  let dispatcher: RunningDispatcher | undefined;
+  try {
+    const warm: Scenario = { ...PRESETS.article!, speed: 1, ordering: 'key', concurrencyLimit: 'fixed' };
+    dispatcher = await startDispatcher(dispatcherSettings(warm, options.brokers, topic, `${topic}-group`, service.url), {
+      logger: options.logger,
+    });
+    await producer.send({ topic, messages: Array.from({ length: records }, (_, i) => ({ key: String(i), value: articleValue(i) })) });
+    await waitUntil(() => service.snapshot().served >= records, 30_000, 'the warm-up records to be served');
+  } finally {
+    await dispatcher?.stop(2000);
+    await service.close();
+  }
+  return topic;
 }
 
 /** The dispatcher's configuration, as a user would set it, with the scenario's durations compressed. */
@@ -321,7 +333,8 @@ function stepSummary(scenario: Scenario, rows: TimelineRow[]): StepSummary | und
   const podsNeeded = Math.ceil(podsNeededFor(last.rate, scenario.latencyMs, scenario.containerConcurrency) - 1e-9);
   const reached = rows.find((r) => r.t >= atS && r.podsReady >= podsNeeded);
   const during = rows.filter((r) => r.t >= atS && r.t <= endS);
-  const lastOver = during.findLastIndex((r) => r.lag > last.rate);
+  // The lag counts the records in flight too (a second's worth at 1 s a request): what waits is the rest.
+  const lastOver = during.findLastIndex((r) => r.lag - r.inFlight > last.rate);
   const settled = lastOver < 0 ? during[0] : during[lastOver + 1];
   return {
     atS,
