@@ -79,7 +79,13 @@ function checkCombinations(values: PartialSettings, origins: Partial<Record<Sett
     });
   }
   if (values.minInFlight !== undefined && values.maxInFlight !== undefined && values.minInFlight > values.maxInFlight) {
-    issues.push({ path: at('minInFlight'), message: `must not be above MAX_IN_FLIGHT (${values.maxInFlight}), got ${values.minInFlight}` });
+    // The default floor gives way to a smaller ceiling; only a floor set above it is a mistake.
+    if (origins.minInFlight === 'default') values.minInFlight = values.maxInFlight;
+    else
+      issues.push({
+        path: at('minInFlight'),
+        message: `must not be above MAX_IN_FLIGHT (${values.maxInFlight}), got ${values.minInFlight}`,
+      });
   }
   if (Boolean(values.tlsCert) !== Boolean(values.tlsKey)) {
     issues.push({

@@ -332,14 +332,15 @@ export const SCHEMA = {
   }),
   minInFlight: setting({
     value: int(1, 100_000),
-    default: 1,
+    default: 8,
     options: [
       {
         env: ['MIN_IN_FLIGHT'],
         flag: 'min-in-flight',
         text: intText,
         annotation: true,
-        description: 'With CONCURRENCY_LIMIT=adaptive or demand: the lowest the limit goes.',
+        description:
+          'With CONCURRENCY_LIMIT=adaptive or demand: the lowest the limit goes (a few requests that hang hold no more than their own slots).',
       },
     ],
   }),

@@ -422,3 +422,17 @@ describe('redaction', () => {
     expect(settings.sinkUri).toBe('https://u:pw@sink.example/?token=t');
   });
 });
+
+describe('MIN_IN_FLIGHT against MAX_IN_FLIGHT', () => {
+  it('the default floor (8) gives way to a smaller MAX_IN_FLIGHT', () => {
+    const { settings } = resolveConfig({ env: { ...REQUIRED_ENV, MAX_IN_FLIGHT: '4' } });
+    expect(settings.minInFlight).toBe(4);
+    expect(settings.maxInFlight).toBe(4);
+  });
+
+  it('a MIN_IN_FLIGHT set above MAX_IN_FLIGHT is refused, naming the variable', () => {
+    expect(() => resolveConfig({ env: { ...REQUIRED_ENV, MAX_IN_FLIGHT: '4', MIN_IN_FLIGHT: '10' } })).toThrow(
+      /env\.MIN_IN_FLIGHT: must not be above MAX_IN_FLIGHT \(4\), got 10/,
+    );
+  });
+});

@@ -231,6 +231,8 @@ describe('failures: dead letters, skip vs block, Retry-After, record age, replie
       groupId: group,
       sinkUri: sink.url,
       ordering: 'unordered',
+      // The worst case for memory: all 32 slots hang, the rest of the lag waits in the buffer.
+      concurrencyLimit: 'fixed',
       maxInFlight: 32,
       maxInFlightPerPartition: 16,
       maxBufferedRecords: 500,

@@ -38,6 +38,8 @@ async function runMode(ordering: Settings['ordering']): Promise<Seen[]> {
     groupId: group,
     sinkUri: sink.url,
     ordering,
+    // The caps as configured: the scheduler is held to them (a demand-sized limit is simulate's to test).
+    concurrencyLimit: 'fixed',
     maxInFlight: 64,
     maxInFlightPerPartition: 16,
   });
@@ -112,6 +114,7 @@ describe('global limits', () => {
       groupId: group,
       sinkUri: sink.url,
       ordering: 'unordered',
+      concurrencyLimit: 'fixed',
       maxInFlight: 6,
       maxInFlightPerPartition: 4,
     });
