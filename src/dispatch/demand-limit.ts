@@ -28,12 +28,13 @@ export const LATENCY_FLOOR_SECONDS = 0.05;
  * Requests that hang, time out or fail hold their slot far longer than the fastest answer, so the
  * limit Little's law gives can carry much less than the arrivals. While the limit holds records back,
  * the sink answers at its unloaded speed (no queue), and the attempts carried fall below this share
- * of what is wanted, the limit grows by a quarter a second (up to 16 times), and shrinks back once it
- * no longer holds anything back.
+ * of what is wanted, for three seconds running, the limit grows by a quarter a second (up to 16
+ * times), and shrinks back once it no longer holds anything back.
  */
 const STARVED_SHARE = 0.75;
 const UNQUEUED_RATIO = 1.25;
 const MAX_BOOST = 16;
+const STARVED_FOR_SECONDS = 3;
 /** A backlog that would take longer than this many BACKLOG_DRAIN periods at that pace drains at full speed. */
 const LONGEST_DRAIN_PERIODS = 10;
 
@@ -80,6 +81,7 @@ export class DemandLimit implements DispatchListener {
   /** Records/s the current backlog drains at (0: no backlog). */
   private drainRate = 0;
   private boost = 1;
+  private starvedSeconds = 0;
   private attempts = 0;
   private attemptsSince: number;
   private attemptRate: number | undefined;
@@ -116,7 +118,10 @@ export class DemandLimit implements DispatchListener {
     this.attempts = 0;
     this.attemptsSince = now;
     const holdsBack = (this.options.inFlight?.() ?? 0) >= this.current;
-    if (holdsBack && unqueued && this.attemptRate < STARVED_SHARE * wanted) this.boost = Math.min(MAX_BOOST, this.boost * 1.25 ** seconds);
+    const starved = holdsBack && unqueued && this.attemptRate < STARVED_SHARE * wanted;
+    // Pods that just became ready carry little for a second or two: only a starving that lasts counts.
+    this.starvedSeconds = starved ? this.starvedSeconds + seconds : 0;
+    if (this.starvedSeconds >= STARVED_FOR_SECONDS) this.boost = Math.min(MAX_BOOST, this.boost * 1.25 ** seconds);
     else if (!holdsBack) this.boost = Math.max(1, this.boost * 0.9 ** seconds);
   }
 

@@ -262,5 +262,5 @@ function formatSummary({ scenario, summary }: SimulationResult): string {
 
 function formatStep(step: StepSummary): string {
   const after = (s: number | undefined) => (s === undefined ? 'not within the load' : `${s} s after it`);
-  return `  the step at ${step.atS} s: ${step.podsNeeded} pods ready ${after(step.podsReachedAfterS)}; records waiting (lag beyond those in flight) within one second's worth ${after(step.lagSettledAfterS)}`;
+  return `  the step at ${step.atS} s: ${step.podsNeeded} pods ready ${after(step.podsReachedAfterS)}; records waiting (lag beyond those in flight) back within one second's worth ${after(step.lagSettledAfterS)}`;
 }

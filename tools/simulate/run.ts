@@ -52,7 +52,7 @@ export interface StepSummary {
   podsNeeded: number;
   /** Seconds after the step until that many pods were ready (undefined: never). */
   podsReachedAfterS: number | undefined;
-  /** Seconds after the step from which the records waiting (the lag beyond those in flight) stayed within one second's worth until the load ended. */
+  /** Seconds after the step until the records waiting (the lag beyond those in flight) were back within one second's worth. */
   lagSettledAfterS: number | undefined;
 }
 
@@ -333,9 +333,11 @@ function stepSummary(scenario: Scenario, rows: TimelineRow[]): StepSummary | und
   const podsNeeded = Math.ceil(podsNeededFor(last.rate, scenario.latencyMs, scenario.containerConcurrency) - 1e-9);
   const reached = rows.find((r) => r.t >= atS && r.podsReady >= podsNeeded);
   const during = rows.filter((r) => r.t >= atS && r.t <= endS);
-  // The lag counts the records in flight too (a second's worth at 1 s a request): what waits is the rest.
-  const lastOver = during.findLastIndex((r) => r.lag - r.inFlight > last.rate);
-  const settled = lastOver < 0 ? during[0] : during[lastOver + 1];
+  // The lag counts the records in flight too (a second's worth at 1 s a request): what waits is the
+  // rest. Back under one second's worth: the first second after the step's backlog peaked.
+  const waiting = (r: TimelineRow) => r.lag - r.inFlight;
+  const peak = during.reduce((top, r, i) => (waiting(r) > waiting(during[top]!) ? i : top), 0);
+  const settled = during.slice(peak).find((r) => waiting(r) <= last.rate);
   return {
     atS,
     podsNeeded,

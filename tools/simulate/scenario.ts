@@ -119,7 +119,7 @@ export const PRESETS: Record<string, Scenario> = {
     replicas: 1,
     maxInFlight: 256,
     maxInFlightPerPartition: 50,
-    concurrencyLimit: 'adaptive',
+    concurrencyLimit: 'demand',
     containerConcurrency: 2,
     minScale: 0,
     maxScale: 50,
