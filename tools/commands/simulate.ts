@@ -36,6 +36,7 @@ and pods per second. Time is compressed (--speed): a 100 s scenario at speed 10 
   --rate N --duration S     a constant load instead of the preset's
   --burst N --duration S    N messages at once every second (the article: 50 for 100 s)
   --tail SECONDS            watch after the load (article: 60)
+  --backlog-drain SECONDS   BACKLOG_DRAIN with CONCURRENCY_LIMIT=demand (default 30)
   --backlog-drain-share N   BACKLOG_DRAIN_SHARE with CONCURRENCY_LIMIT=demand (default 0.15)
   --target-burst-capacity N Knative's (default 200: the activator stays in the path; 0 takes it out,
                             and queue-proxies answer 503 once full)
@@ -55,6 +56,7 @@ export function parseSimulateArgs(argv: string[]): { scenario: Scenario; compare
     options: {
       preset: { type: 'string' },
       'backlog-drain-share': { type: 'string' },
+      'backlog-drain': { type: 'string' },
       kafkasource: { type: 'string' },
       compare: { type: 'boolean' },
       ordering: { type: 'string' },
@@ -137,6 +139,7 @@ export function parseSimulateArgs(argv: string[]): { scenario: Scenario; compare
   int('target-burst-capacity', 0, (n) => (scenario.targetBurstCapacity = n));
   num('speed', (n) => (scenario.speed = n));
   num('backlog-drain-share', (n) => (scenario.backlogDrainShare = n));
+  num('backlog-drain', (n) => (scenario.backlogDrainS = n));
   let rate: number | undefined;
   let burst: number | undefined;
   let duration: number | undefined;
@@ -255,7 +258,7 @@ function formatSummary({ scenario, summary }: SimulationResult): string {
     `${scenario.name}, ORDERING=${scenario.ordering}${scenario.concurrencyLimit === 'fixed' ? `, MAX_IN_FLIGHT=${scenario.maxInFlight}` : `, ${scenario.concurrencyLimit}`}:`,
     `  produced ${summary.produced}, served ${summary.served}, dead-lettered ${summary.deadLettered}, skipped ${summary.skipped}, 503s ${summary.rejected503} (${(summary.rejectedShare * 100).toFixed(2)} %)`,
     `  pods: peak ${summary.peakPods}, mean ${summary.podsMean.toFixed(1)}, at the end of the load ${summary.podsAtLoadEnd.toFixed(1)} (the load needs ${needed.toFixed(1)}), ${Math.round(summary.podSeconds)} pod-seconds to 45 s after the load, ${summary.panicSeconds} s in panic`,
-    `  lag back to 0: ${summary.lagZeroAfterS === undefined ? 'not within the run' : `${summary.lagZeroAfterS} s after the load`}; peak sink concurrency ${summary.peakSinkConcurrency}; took ${summary.tookS.toFixed(0)} s`,
+    `  lag back to 0: ${summary.lagZeroAfterS === undefined ? 'not within the run' : `${Math.round(summary.lagZeroAfterS)} s after the load`}; peak sink concurrency ${summary.peakSinkConcurrency}; took ${summary.tookS.toFixed(0)} s`,
     ...(summary.step ? [formatStep(summary.step)] : []),
   ].join('\n');
 }

@@ -204,7 +204,7 @@ function dispatcherSettings(scenario: Scenario, brokers: string[], topic: string
       BACKOFF_DELAY: seconds(0.3),
       COMMIT_INTERVAL: '0.2',
       LAG_INTERVAL: seconds(5),
-      BACKLOG_DRAIN: seconds(30),
+      BACKLOG_DRAIN: seconds(scenario.backlogDrainS ?? 30),
       ...(scenario.backlogDrainShare !== undefined ? { BACKLOG_DRAIN_SHARE: String(scenario.backlogDrainShare) } : {}),
       METRICS_PORT: '0',
     },

@@ -17,6 +17,8 @@ export interface Scenario {
   maxInFlight: number;
   maxInFlightPerPartition: number;
   concurrencyLimit: 'fixed' | 'adaptive' | 'demand';
+  /** BACKLOG_DRAIN in scenario seconds (undefined: the dispatcher's default, 30 s). */
+  backlogDrainS?: number;
   /** BACKLOG_DRAIN_SHARE (undefined: the dispatcher's default). */
   backlogDrainShare?: number;
   containerConcurrency: number;
