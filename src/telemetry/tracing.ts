@@ -43,6 +43,7 @@ import {
   type Attributes,
   type Context,
   type Span,
+  type SpanOptions,
   type TextMapGetter,
   type TextMapSetter,
   type Tracer,
@@ -253,15 +254,17 @@ function startRecordTraceWith(record: KafkaRecord, common: Attributes): OtelReco
   const parent = recordParentContext(record);
   const producer = trace.getSpanContext(parent);
   // The attributes the conventions want at creation time (for samplers); the others once recording.
-  const attributes: Attributes = Object.assign({}, common, {
-    'messaging.destination.name': record.topic,
-    'messaging.destination.partition.id': String(record.partition),
-  });
-  const span = tracer.startSpan(
-    `${OPERATION} ${record.topic}`,
-    { kind: SpanKind.CONSUMER, attributes, ...(producer && trace.isSpanContextValid(producer) ? { links: [{ context: producer }] } : {}) },
-    parent,
-  );
+  // A spread of the fixed-shape common attributes: several times faster here than Object.assign.
+  const options: SpanOptions = {
+    kind: SpanKind.CONSUMER,
+    attributes: {
+      ...common,
+      'messaging.destination.name': record.topic,
+      'messaging.destination.partition.id': String(record.partition),
+    },
+  };
+  if (producer !== undefined && trace.isSpanContextValid(producer)) options.links = [{ context: producer }];
+  const span = tracer.startSpan(`${OPERATION} ${record.topic}`, options, parent);
   if (span.isRecording()) span.setAttributes(recordAttributes(record));
   return new OtelRecordTrace(record, tracer, span, parent);
 }
