@@ -1,7 +1,8 @@
 /**
- * OpenTelemetry tracing of dispatches, through `@opentelemetry/api` only, following the messaging
- * (Kafka) and HTTP semantic conventions of OpenTelemetry v1.3x (the messaging ones before v1.45
- * moved the Kafka attributes to `kafka.*` and `messaging.system` to `messaging.system.name`).
+ * OpenTelemetry tracing of dispatches, through `@opentelemetry/api` only, following OpenTelemetry's
+ * HTTP semantic conventions and its messaging (Kafka) ones as of v1.3x, the names current Kafka
+ * instrumentations emit (v1.45 renames them again: `kafka.offset`, `kafka.message.key`,
+ * `messaging.system.name`; the messaging conventions are not stable yet).
  *
  * - One CONSUMER span per record, `process <topic>`, with `messaging.system=kafka`,
  *   `messaging.operation.name` / `.type` = `process`, `messaging.destination.name`,
