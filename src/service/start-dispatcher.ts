@@ -168,7 +168,7 @@ async function start(
     replyTopic: settings.replyTopic,
     ...(limiter ? { schedule: <T>(attempt: () => Promise<T>) => limiter.schedule(attempt) } : {}),
     listener: listeners,
-    tracer: new OtelRecordTracer({ consumerGroup: settings.groupId }),
+    tracer: new OtelRecordTracer({ consumerGroup: settings.groupId, clientId: settings.clientId, brokers: settings.brokers }),
     signal: hardStop.signal,
     sinkWait: (ms, signal) => recovery.wait(ms, signal),
     sinkHold: (signal) => recovery.hold(signal),

@@ -4,9 +4,10 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ATTR_OUTCOME } from '../../src/telemetry/tracing.js';
+import { DEFAULTS } from '../../src/config/options.js';
+import { ATTR_OUTCOME, brokerAddress } from '../../src/telemetry/tracing.js';
 import { startTestDispatcher, type TestDispatcher } from '../helpers/dispatcher.js';
-import { createTopic, disconnectKafka, produce } from '../helpers/kafka.js';
+import { brokers, createTopic, disconnectKafka, produce } from '../helpers/kafka.js';
 import { startRecordingSink, type RecordingSink } from '../helpers/recording-sink.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -55,13 +56,22 @@ describe('trace context (real broker, real HTTP sink, SDK registered)', () => {
     const spans = exporter.getFinishedSpans();
     const recordSpan = spans.find((s) => s.kind === SpanKind.CONSUMER)!;
     const attempts = spans.filter((s) => s.kind === SpanKind.CLIENT);
-    expect(recordSpan.name).toBe(`${topic} process`);
+    expect(recordSpan.name).toBe(`process ${topic}`);
     expect(recordSpan.spanContext().traceId).toBe(traceId);
     expect(recordSpan.parentSpanContext?.spanId).toBe(producerSpanId);
+    expect(recordSpan.links.map((l) => l.context.spanId)).toEqual([producerSpanId]);
+    const broker = brokerAddress(brokers()[0]!)!;
     expect(recordSpan.attributes).toMatchObject({
       [ATTR_OUTCOME]: 'delivered',
+      'messaging.operation.name': 'process',
       'messaging.destination.name': topic,
+      'messaging.destination.partition.id': '0',
+      'messaging.kafka.offset': 0,
       'messaging.kafka.message.key': 'order-1',
+      'messaging.consumer.group.name': group,
+      'messaging.client.id': DEFAULTS.clientId,
+      'server.address': broker.host,
+      'server.port': broker.port,
     });
     expect(attempts).toHaveLength(2);
 

@@ -1,8 +1,17 @@
-import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { context, diag, propagation, SpanKind, SpanStatusCode, trace, type Attributes, type Link } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import { afterEach, describe, expect, it } from 'vitest';
+import {
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  SamplingDecision,
+  SimpleSpanProcessor,
+  type ReadableSpan,
+  type Sampler,
+} from '@opentelemetry/sdk-trace-base';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { encodeCloudEvent, type CloudEventContext } from '../../src/dispatch/cloudevents.js';
 import { encodeRaw } from '../../src/dispatch/encode.js';
 import type { DispatchListener } from '../../src/dispatch/outcome.js';
@@ -13,14 +22,20 @@ import {
   ATTR_ATTEMPTS,
   ATTR_OUTCOME,
   ATTR_TARGET,
+  brokerAddress,
   OtelRecordTracer,
   recordParentContext,
   SDK_INSTALL_HINT,
+  SDK_PACKAGES,
   startTracingFromEnv,
+  type SdkLoader,
   tracingRequested,
 } from '../../src/telemetry/tracing.js';
+import { ROOT } from '../helpers/cli.js';
 import { FakeSender } from '../helpers/fake-sender.js';
+import { startOtlpReceiver, type OtlpReceiver, type OtlpRequest } from '../helpers/otlp-receiver.js';
 
+const BROKERS = ['kafka-0.kafka.svc:9093', 'kafka-1.kafka.svc:9093'];
 const SINK = 'http://user:pass@sink.example:8080/events?query=music&sig=s3cret';
 const DLS = 'https://dead-letter.example/dls';
 const PRODUCER_TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
@@ -52,7 +67,7 @@ function dispatcher(sender: FakeSender, options: Partial<RecordDispatcherOptions
     backoffPolicy: 'fixed',
     backoffDelayMs: 1,
     listener,
-    tracer: new OtelRecordTracer({ consumerGroup: 'my-group' }),
+    tracer: new OtelRecordTracer({ consumerGroup: 'my-group', clientId: 'my-client', brokers: BROKERS }),
     ...options,
   });
 }
@@ -101,20 +116,32 @@ describe('tracing with an SDK registered', () => {
     const { record: records, attempts } = spansOf(spans.getFinishedSpans());
     expect(records).toHaveLength(1);
     const record = records[0]!;
-    expect(record.name).toBe('orders process');
+    // Messaging conventions: `{messaging.operation.name} {destination}`.
+    expect(record.name).toBe('process orders');
     expect(record.spanContext().traceId).toBe(PRODUCER_TRACE_ID);
     expect(record.parentSpanContext?.spanId).toBe(PRODUCER_SPAN_ID);
     expect(record.parentSpanContext?.isRemote).toBe(true);
-    expect(record.attributes).toMatchObject({
+    // ...and a link to the message's creation context, what the conventions ask of every consumer span.
+    expect(record.links).toHaveLength(1);
+    expect(record.links[0]!.context).toMatchObject({ traceId: PRODUCER_TRACE_ID, spanId: PRODUCER_SPAN_ID, isRemote: true });
+    expect(record.attributes).toEqual({
       'messaging.system': 'kafka',
+      'messaging.operation.name': 'process',
+      'messaging.operation.type': 'process',
       'messaging.destination.name': 'orders',
       'messaging.destination.partition.id': '3',
-      'messaging.kafka.message.offset': 42,
+      'messaging.kafka.offset': 42,
       'messaging.kafka.message.key': 'key-1',
+      'messaging.message.body.size': 17,
       'messaging.consumer.group.name': 'my-group',
+      'messaging.client.id': 'my-client',
+      'server.address': 'kafka-0.kafka.svc',
+      'server.port': 9093,
       [ATTR_OUTCOME]: 'delivered',
       [ATTR_ATTEMPTS]: 2,
     });
+    // The deprecated name is gone.
+    expect(record.attributes['messaging.kafka.message.offset']).toBeUndefined();
     expect(record.status.code).not.toBe(SpanStatusCode.ERROR);
 
     expect(attempts).toHaveLength(2);
@@ -234,10 +261,57 @@ describe('tracing with an SDK registered', () => {
     await dispatcher(sender).dispatch(makeRecord({ headers: {}, key: Buffer.from([0xff, 0xfe, 0x00]) }));
     const { record, attempts } = spansOf(spans.getFinishedSpans());
     expect(record[0]!.parentSpanContext).toBeUndefined();
+    expect(record[0]!.links).toEqual([]);
     expect(record[0]!.attributes['messaging.kafka.message.key']).toBeUndefined();
     const sent = parseTraceparent(sender.sinkCalls[0]!.request.headers.traceparent);
     expect(sent.traceId).toBe(record[0]!.spanContext().traceId);
     expect(sent.parentId).toBe(attempts[0]!.spanContext().spanId);
+  });
+
+  it('gives a sampler the destination, partition, group, operation and broker when the span is created', async () => {
+    const seen: Array<{ name: string; attributes: Attributes; links: Link[] }> = [];
+    const sampler: Sampler = {
+      shouldSample: (_context, _traceId, name, _kind, attributes, links) => {
+        seen.push({ name, attributes: { ...attributes }, links });
+        return { decision: SamplingDecision.RECORD_AND_SAMPLED };
+      },
+      toString: () => 'recording sampler',
+    };
+    const spans = new InMemorySpanExporter();
+    trace.setGlobalTracerProvider(new BasicTracerProvider({ sampler, spanProcessors: [new SimpleSpanProcessor(spans)] }));
+    propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+    await dispatcher(new FakeSender([200])).dispatch(makeRecord());
+    const recordSample = seen.find((s) => s.name === 'process orders')!;
+    expect(recordSample.attributes).toEqual({
+      'messaging.system': 'kafka',
+      'messaging.operation.name': 'process',
+      'messaging.operation.type': 'process',
+      'messaging.destination.name': 'orders',
+      'messaging.destination.partition.id': '3',
+      'messaging.consumer.group.name': 'my-group',
+      'messaging.client.id': 'my-client',
+      'server.address': 'kafka-0.kafka.svc',
+      'server.port': 9093,
+    });
+    expect(recordSample.links.map((l) => l.context.spanId)).toEqual([PRODUCER_SPAN_ID]);
+  });
+
+  it('marks a tombstone, and leaves out what it was not told (group, client id, broker)', async () => {
+    const spans = registerSdk();
+    await dispatcher(new FakeSender([200]), { tracer: new OtelRecordTracer() }).dispatch(makeRecord({ value: null, key: null }));
+    const { record } = spansOf(spans.getFinishedSpans());
+    expect(record[0]!.attributes['messaging.kafka.message.tombstone']).toBe(true);
+    expect(record[0]!.attributes['messaging.message.body.size']).toBeUndefined();
+    for (const name of [
+      'messaging.consumer.group.name',
+      'messaging.client.id',
+      'server.address',
+      'server.port',
+      'messaging.kafka.message.key',
+    ]) {
+      expect(record[0]!.attributes[name], name).toBeUndefined();
+    }
   });
 
   it('reads the parent from headers given as strings, arrays or in another case', () => {
@@ -279,6 +353,16 @@ describe('tracing without an SDK', () => {
   });
 });
 
+describe('brokerAddress', () => {
+  it('splits host:port, IPv6 in brackets, and refuses what is not that', () => {
+    expect(brokerAddress('kafka:9092')).toEqual({ host: 'kafka', port: 9092 });
+    expect(brokerAddress('10.0.0.7:19092')).toEqual({ host: '10.0.0.7', port: 19092 });
+    expect(brokerAddress('[fd00::1]:9093')).toEqual({ host: 'fd00::1', port: 9093 });
+    expect(brokerAddress('kafka')).toBeUndefined();
+    expect(brokerAddress(':9092')).toBeUndefined();
+  });
+});
+
 describe('url.full', () => {
   it('redacts credentials and secret-looking query values only', () => {
     expect(redactUrl('http://sink.example/a?query=music')).toBe('http://sink.example/a?query=music');
@@ -289,15 +373,30 @@ describe('url.full', () => {
   });
 });
 
-describe('startTracingFromEnv', () => {
+describe('startTracingFromEnv (the real SDK, exporting to a loopback OTLP receiver)', () => {
   const logs: Array<{ level: string; obj: object; msg?: string | undefined }> = [];
   const logger = {
     info: (obj: object, msg?: string) => logs.push({ level: 'info', obj, msg }),
     warn: (obj: object, msg?: string) => logs.push({ level: 'warn', obj, msg }),
   };
-  afterEach(() => {
+  let receiver: OtlpReceiver | undefined;
+  let stop: (() => Promise<void>) | undefined;
+  afterEach(async () => {
+    await stop?.();
+    stop = undefined;
+    await receiver?.close();
+    receiver = undefined;
+    vi.unstubAllEnvs();
+    diag.disable();
     logs.length = 0;
   });
+
+  /** Sets the variables (the SDK reads process.env itself) and starts tracing from them. */
+  async function startWith(vars: Record<string, string>, load?: SdkLoader) {
+    for (const [name, value] of Object.entries(vars)) vi.stubEnv(name, value);
+    stop = await startTracingFromEnv(process.env, logger, load);
+    return stop;
+  }
 
   it('is off unless the environment asks for OTLP', () => {
     expect(tracingRequested({})).toBe(false);
@@ -310,62 +409,117 @@ describe('startTracingFromEnv', () => {
 
   it('loads nothing when not asked', async () => {
     let loaded = false;
-    const stop = await startTracingFromEnv({}, logger, async () => {
+    await startWith({}, async () => {
       loaded = true;
-      return {};
+      throw new Error('not to be loaded');
     });
-    await stop();
     expect(loaded).toBe(false);
     expect(logs).toEqual([]);
   });
 
-  it('warns with the install command and carries on when @opentelemetry/sdk-node is missing', async () => {
-    const stop = await startTracingFromEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }, logger, async (name) => {
-      throw Object.assign(new Error(`Cannot find package '${name}'`), { code: 'ERR_MODULE_NOT_FOUND' });
+  it('exports the record and attempt spans as OTLP/JSON, with the service name, version and resource attributes', async () => {
+    receiver = await startOtlpReceiver();
+    await startWith({
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+      OTEL_SERVICE_NAME: 'orders-dispatcher',
+      OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment.name=test',
     });
-    await stop();
+    expect(logs.filter((l) => l.level === 'warn')).toEqual([]);
+    expect(logs.at(-1)!.msg).toBe('OpenTelemetry tracing started (OTLP export)');
+    const sender = new FakeSender([200]);
+    // No registerSdk(): startTracingFromEnv set up the provider, context manager and propagator.
+    await dispatcher(sender).dispatch(makeRecord());
+    await stop!();
+
+    expect(receiver.requests.map((r) => [r.path, r.contentType])).toEqual([['/v1/traces', 'application/json']]);
+    const { resource, spans } = receiver.jsonSpans();
+    expect(resource).toMatchObject({
+      'service.name': 'orders-dispatcher',
+      'service.version': JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version,
+      'deployment.environment.name': 'test',
+      'telemetry.sdk.language': 'nodejs',
+    });
+    const record = spans.find((s) => s.name === 'process orders')!;
+    expect(record).toBeDefined();
+    expect(record.kind).toBe(5); // SPAN_KIND_CONSUMER
+    expect(record.traceId).toBe(PRODUCER_TRACE_ID);
+    expect(record.parentSpanId).toBe(PRODUCER_SPAN_ID);
+    expect(record.links).toEqual([{ traceId: PRODUCER_TRACE_ID, spanId: PRODUCER_SPAN_ID }]);
+    expect(record.attributes).toMatchObject({
+      'messaging.system': 'kafka',
+      'messaging.operation.name': 'process',
+      'messaging.kafka.offset': 42,
+      'messaging.client.id': 'my-client',
+      'server.address': 'kafka-0.kafka.svc',
+      'server.port': 9093,
+      [ATTR_OUTCOME]: 'delivered',
+    });
+    const attempt = spans.find((s) => s.name === 'POST')!;
+    expect(attempt.kind).toBe(3); // SPAN_KIND_CLIENT
+    expect(attempt.parentSpanId).toBe(record.spanId);
+    expect(attempt.attributes).toMatchObject({ 'http.request.method': 'POST', 'http.response.status_code': 200 });
+    // The propagator the SDK set up put the attempt span into the request.
+    expect(parseTraceparent(sender.sinkCalls[0]!.request.headers.traceparent).parentId).toBe(attempt.spanId);
+  });
+
+  it('exports OTLP/protobuf by default (the protocol the specification makes the default)', async () => {
+    receiver = await startOtlpReceiver();
+    await startWith({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${receiver.url}/custom/traces` });
+    await dispatcher(new FakeSender([200])).dispatch(makeRecord());
+    await stop!();
+    expect(receiver.requests).toHaveLength(1);
+    const [request] = receiver.requests as [OtlpRequest];
+    // A signal-specific endpoint is used as it is.
+    expect(request.path).toBe('/custom/traces');
+    expect(request.contentType).toBe('application/x-protobuf');
+    // Protobuf carries the ids as raw bytes and the names as UTF-8.
+    expect(request.body.includes(Buffer.from(PRODUCER_TRACE_ID, 'hex'))).toBe(true);
+    expect(request.body.includes(Buffer.from('process orders'))).toBe(true);
+    expect(request.body.includes(Buffer.from('messaging.kafka.offset'))).toBe(true);
+  });
+
+  it('honours OTEL_PROPAGATORS=none: spans are exported but nothing is injected into the request', async () => {
+    receiver = await startOtlpReceiver();
+    await startWith({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_PROPAGATORS: 'none' });
+    const sender = new FakeSender([200]);
+    await dispatcher(sender).dispatch(makeRecord({ headers: {} }));
+    await stop!();
+    expect(
+      receiver
+        .jsonSpans()
+        .spans.map((s) => s.name)
+        .sort(),
+    ).toEqual(['POST', 'process orders']);
+    expect(sender.sinkCalls[0]!.request.headers.traceparent).toBeUndefined();
+  });
+
+  it('refuses gRPC (not in the package) with a warning that says what to set, and loads nothing', async () => {
+    let loaded = false;
+    await startWith({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4317', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }, async () => {
+      loaded = true;
+      throw new Error('not to be loaded');
+    });
+    expect(loaded).toBe(false);
+    expect(logs).toHaveLength(1);
+    expect(logs[0]!.level).toBe('warn');
+    expect(logs[0]!.msg).toContain('OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf');
+    expect(trace.getTracer('x').startSpan('y').isRecording()).toBe(false);
+  });
+
+  it('warns with the install command and carries on when the SDK packages are missing (--omit=optional)', async () => {
+    await startWith({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }, async () => {
+      throw Object.assign(new Error("Cannot find package '@opentelemetry/sdk-trace-base'"), { code: 'ERR_MODULE_NOT_FOUND' });
+    });
     expect(logs).toHaveLength(1);
     expect(logs[0]!.level).toBe('warn');
     expect(logs[0]!.msg).toContain(SDK_INSTALL_HINT);
-  });
-
-  it('really is optional: without the package installed, the default loader fails softly too', async () => {
-    const stop = await startTracingFromEnv(
-      { OTEL_TRACES_EXPORTER: 'otlp' },
-      { info: () => {}, warn: (obj, msg) => logs.push({ level: 'warn', obj, msg }) },
-    );
-    await stop();
-    // Either the SDK is installed (started and stopped) or a warning says how to install it.
-    if (logs.length > 0) expect(logs[0]!.msg).toContain('@opentelemetry/sdk-node');
-  });
-
-  it('starts the NodeSDK with the service name and returns its shutdown', async () => {
-    const made: Array<Record<string, unknown>> = [];
-    let started = 0;
-    let shutdowns = 0;
-    class NodeSDK {
-      constructor(configuration: Record<string, unknown>) {
-        made.push(configuration);
-      }
-      start() {
-        started++;
-      }
-      async shutdown() {
-        shutdowns++;
-      }
-    }
-    const load = async (name: string) => {
-      expect(name).toBe('@opentelemetry/sdk-node');
-      return { NodeSDK };
-    };
-    const stop = await startTracingFromEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }, logger, load);
-    expect(made).toEqual([{ serviceName: 'kafka-dispatch', instrumentations: [] }]);
-    expect(started).toBe(1);
-    await stop();
-    await stop();
-    expect(shutdowns).toBe(1);
-
-    await startTracingFromEnv({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_SERVICE_NAME: 'orders-dispatcher' }, logger, load);
-    expect(made[1]).toMatchObject({ serviceName: 'orders-dispatcher' });
+    // The hint names exactly what otlp.ts imports, all of them in package.json's optionalDependencies.
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { optionalDependencies: Record<string, string> };
+    const imported = [...readFileSync(join(ROOT, 'src/telemetry/otlp.ts'), 'utf8').matchAll(/from '(@opentelemetry\/[^']+)'/g)]
+      .map((m) => m[1]!)
+      .filter((name) => name !== '@opentelemetry/api');
+    expect([...SDK_PACKAGES].sort()).toEqual([...new Set(imported)].sort());
+    expect(Object.keys(pkg.optionalDependencies).sort()).toEqual([...SDK_PACKAGES].sort());
   });
 });
