@@ -158,6 +158,11 @@ describe('docker-compose.yml', () => {
     // The demo loses nothing: a new group starts at the topic's beginning; key ordering lets the sink scale.
     expect(env).toMatchObject({ KAFKA_INITIAL_OFFSET: 'earliest', ORDERING: 'key' });
     expect(dispatcher.restart).toBe('unless-stopped');
+    // Nor does it overrun the demo sink: at most its slots plus its queue (10 × its concurrency by
+    // default, no DEMO_SINK_QUEUE_DEPTH here) in flight, so no record meets a 503 and runs out of retries.
+    const sinkEnv = services['demo-sink']!.environment!;
+    expect(sinkEnv.DEMO_SINK_QUEUE_DEPTH).toBeUndefined();
+    expect(Number(env.MAX_IN_FLIGHT)).toBeLessThanOrEqual(11 * Number(sinkEnv.DEMO_SINK_CONCURRENCY));
     expect(dispatcher.depends_on!['demo-sink']).toEqual({ condition: 'service_healthy' });
   });
 
