@@ -1,8 +1,9 @@
 import { defineConfig } from 'vitest/config';
 
-// Tests that need a real Kafka broker live in test/e2e/ and test/tools/broker/; everything else is a
-// unit test that runs without Java or Kafka (`npm run test:unit`).
-const NEEDS_BROKER = ['test/e2e/**/*.test.ts', 'test/tools/broker/**/*.test.ts'];
+// Tests that need a real Kafka broker live in test/e2e/ and test/tools/broker/, plus the real
+// Prometheus test (test/deploy/prometheus.test.ts: promtool and a Prometheus scraping a dispatcher);
+// everything else is a unit test that runs without Java, Kafka or Prometheus (`npm run test:unit`).
+const NEEDS_BROKER = ['test/e2e/**/*.test.ts', 'test/tools/broker/**/*.test.ts', 'test/deploy/prometheus.test.ts'];
 
 export default defineConfig({
   test: {

@@ -14,6 +14,7 @@ commands:
   kafka       a local Apache Kafka broker without Docker: start | stop | status | logs (npm run kafka)
   simulate    a scenario on the real broker and dispatcher against an emulated Knative Service: timeline and chart (npm run simulate)
   loadgen     the article's producer: burst, constant, ramp or step loads to a topic (npm run loadgen)
+  dashboard   writes the Grafana dashboard deploy/grafana/dashboards/kafka-dispatch.json from code (npm run dashboard)
 
 run 'node build/tools/cli.js <command> --help' for the options of a command (npm start -- --help,
 npm run demo-sink -- --help, npm run kafka -- --help, npm run loadgen -- --help).`;
@@ -27,5 +28,6 @@ runCommandLine({
     kafka: async (argv) => (await import('./commands/kafka.js')).kafkaCommand(argv),
     simulate: async (argv) => (await import('./commands/simulate.js')).simulateCommand(argv),
     loadgen: async (argv) => (await import('./commands/loadgen.js')).loadgenCommand(argv),
+    dashboard: async (argv) => (await import('./commands/dashboard.js')).dashboardCommand(argv),
   },
 });
