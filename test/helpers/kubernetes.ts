@@ -5,27 +5,33 @@ import { parseAllDocuments } from 'yaml';
 /** One rendered Kubernetes object. */
 export type K8sObject = Record<string, any>;
 
-/** `kubectl kustomize DIR`, parsed. kubectl has Kustomize built in; $KUBECTL names another binary. */
+/**
+ * `kubectl kustomize DIR`, parsed. kubectl has Kustomize built in ($KUBECTL names another kubectl);
+ * without kubectl, a standalone `kustomize build` (what .ci/run builds from the Go module proxy).
+ */
 export function kustomize(dir: string): K8sObject[] {
-  const kubectl = process.env.KUBECTL ?? 'kubectl';
-  let out: string;
-  try {
-    out = execFileSync(kubectl, ['kustomize', dir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  } catch (error) {
-    const e = error as NodeJS.ErrnoException & { stderr?: string };
-    if (e.code === 'ENOENT') {
-      throw new Error(
-        `${kubectl} not found: the deploy/kubernetes tests render the Kustomize package with \`kubectl kustomize\`. ` +
-          'Install kubectl (https://kubernetes.io/docs/tasks/tools/; on Debian: the kubectl package of the Kubernetes apt ' +
-          'repository) or set KUBECTL to its path.',
-        { cause: error },
-      );
+  const commands: Array<[string, string[]]> = [
+    [process.env.KUBECTL ?? 'kubectl', ['kustomize', dir]],
+    ['kustomize', ['build', dir]],
+  ];
+  for (const [command, args] of commands) {
+    let out: string;
+    try {
+      out = execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    } catch (error) {
+      const e = error as NodeJS.ErrnoException & { stderr?: string };
+      if (e.code === 'ENOENT') continue;
+      throw new Error(`${command} ${args.join(' ')} failed: ${e.stderr ?? e.message}`, { cause: error });
     }
-    throw new Error(`kubectl kustomize ${dir} failed: ${e.stderr ?? e.message}`, { cause: error });
+    return parseAllDocuments(out)
+      .map((d) => d.toJS() as K8sObject | null)
+      .filter((o): o is K8sObject => o !== null);
   }
-  return parseAllDocuments(out)
-    .map((d) => d.toJS() as K8sObject | null)
-    .filter((o): o is K8sObject => o !== null);
+  throw new Error(
+    'neither kubectl nor kustomize found: the deploy/kubernetes tests render the Kustomize package with `kubectl kustomize`. ' +
+      'Install kubectl (https://kubernetes.io/docs/tasks/tools/) or set KUBECTL to its path, or build Kustomize: ' +
+      '`go install sigs.k8s.io/kustomize/kustomize/v5@v5.5.0` (what .ci/run does) and put it on PATH.',
+  );
 }
 
 /** The model classes of kubernetes-models and @kubernetes-models/*, by apiVersion; kind picks the class. */
