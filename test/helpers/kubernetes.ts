@@ -117,6 +117,22 @@ export function containerEnv(objects: K8sObject[], container: K8sObject, namespa
   return { values, secretRefs, problems };
 }
 
+/** Capabilities Pod Security "baseline" lets a container add. */
+const BASELINE_CAPABILITIES = [
+  'AUDIT_WRITE',
+  'CHOWN',
+  'DAC_OVERRIDE',
+  'FOWNER',
+  'FSETID',
+  'KILL',
+  'MKNOD',
+  'NET_BIND_SERVICE',
+  'SETFCAP',
+  'SETGID',
+  'SETPCAP',
+  'SETUID',
+  'SYS_CHROOT',
+];
 /** Volume types Pod Security "restricted" allows. */
 const RESTRICTED_VOLUMES = ['configMap', 'csi', 'downwardAPI', 'emptyDir', 'ephemeral', 'persistentVolumeClaim', 'projected', 'secret'];
 
@@ -143,6 +159,8 @@ export function restrictedViolations(pod: K8sObject, baselineOnly = false): stri
     const seccomp = (sc.seccompProfile ?? podSc.seccompProfile)?.type;
     if (seccomp === 'Unconfined') out.push(`${at}: seccompProfile Unconfined`);
     const added = (sc.capabilities?.add ?? []) as string[];
+    const beyondBaseline = added.filter((cap) => !BASELINE_CAPABILITIES.includes(cap));
+    if (beyondBaseline.length > 0) out.push(`${at}: adds capabilities beyond baseline: ${beyondBaseline.join(',')}`);
     if (baselineOnly) continue;
     if (sc.allowPrivilegeEscalation !== false) out.push(`${at}: allowPrivilegeEscalation is not false`);
     if ((sc.runAsNonRoot ?? podSc.runAsNonRoot) !== true) out.push(`${at}: runAsNonRoot is not true`);
