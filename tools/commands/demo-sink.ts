@@ -41,7 +41,8 @@ interface NumericSetting {
   max?: number;
 }
 
-const NUMERIC: readonly NumericSetting[] = [
+/** The demo sink's settings and their environment variables (deploy/ is checked against them). */
+export const NUMERIC: readonly NumericSetting[] = [
   { flag: 'port', env: 'PORT', key: 'port', max: 65535 },
   { flag: 'latency-ms', env: 'DEMO_SINK_LATENCY_MS', key: 'latencyMs' },
   { flag: 'latency-jitter-ms', env: 'DEMO_SINK_LATENCY_JITTER_MS', key: 'latencyJitterMs' },
