@@ -1,6 +1,6 @@
-import type { EventEmitter } from 'node:events';
 import { Pool, type Dispatcher } from 'undici';
 import { SinkTransportError } from '../errors.js';
+import { ResponseCollector } from './response-collector.js';
 import type { OutboundRequest, Sender, SinkResponse } from './sender.js';
 
 export interface HttpSenderOptions {
@@ -19,9 +19,9 @@ export interface HttpSenderOptions {
 }
 
 /**
- * POSTs to the sink with undici's pooled keep-alive connections. undici's `request` (unlike
- * `fetch`) lets us set the Host header, which is how a Knative gateway routes. Retries are not done
- * here: the record dispatcher owns them.
+ * POSTs to the sink with undici's pooled keep-alive connections, through `dispatch` and a handler
+ * (ResponseCollector) rather than `request`. Unlike `fetch`, undici lets us set the Host header, which
+ * is how a Knative gateway routes. Retries are not done here: the record dispatcher owns them.
  */
 export class HttpSender implements Sender {
   private readonly pools = new Map<string, Dispatcher>();
@@ -45,30 +45,29 @@ export class HttpSender implements Sender {
         if (token) headers.authorization = `Bearer ${token}`;
       }
     }
-    const deadline = new AttemptDeadline();
     let timedOut = false;
+    let collector: ResponseCollector | undefined;
     const timer = setTimeout(() => {
       timedOut = true;
-      deadline.abort();
+      collector?.abort(new Error('attempt timeout'));
     }, this.options.timeoutMs);
     try {
-      const response = await dispatcher.request({
-        origin: url.origin,
-        path: target ? url.pathname + url.search : this.sinkPath,
-        method: 'POST',
-        headers,
-        body: request.body ?? undefined,
-        signal: deadline as unknown as EventEmitter,
-        // The attempt timeout above covers the whole exchange; undici's own timers only stack.
-        headersTimeout: 0,
-        bodyTimeout: 0,
+      return await new Promise<SinkResponse>((resolve, reject) => {
+        collector = new ResponseCollector(this.options.maxResponseBytes ?? 64 * 1024, resolve, reject);
+        dispatcher.dispatch(
+          {
+            origin: url.origin,
+            path: target ? url.pathname + url.search : this.sinkPath,
+            method: 'POST',
+            headers,
+            body: request.body ?? null,
+            // The attempt timeout above covers the whole exchange; undici's own timers only stack.
+            headersTimeout: 0,
+            bodyTimeout: 0,
+          },
+          collector,
+        );
       });
-      const limit = this.options.maxResponseBytes ?? 64 * 1024;
-      // A small body of known length is read in one go; anything else chunk by chunk, up to the limit.
-      const length = Number(response.headers['content-length']);
-      const body =
-        length >= 0 && length <= limit ? Buffer.from(await response.body.arrayBuffer()) : await readLimited(response.body, limit);
-      return { status: response.statusCode, headers: response.headers, body };
     } catch (error) {
       if (timedOut) {
         throw new SinkTransportError(`no answer from ${redactOrigin(url)} within ${this.options.timeoutMs} ms`, {
@@ -110,54 +109,10 @@ export class HttpSender implements Sender {
   }
 }
 
-async function readLimited(body: Dispatcher.ResponseData['body'], limit: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    const buffer = chunk as Buffer;
-    if (size < limit) {
-      chunks.push(buffer.subarray(0, limit - size));
-    }
-    size += buffer.length;
-  }
-  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-}
-
 function redactOrigin(url: URL): string {
   return `${url.protocol}//${url.host}${url.pathname}`;
 }
 
 function pickDefined<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
-
-/**
- * The cheapest abort signal undici accepts (it takes an EventEmitter-like object): one listener, no
- * AbortController or EventTarget machinery, which cost several microseconds per request.
- */
-class AttemptDeadline {
-  aborted = false;
-  private listener: (() => void) | undefined;
-
-  on(_event: 'abort', listener: () => void): this {
-    this.listener = listener;
-    return this;
-  }
-
-  once(event: 'abort', listener: () => void): this {
-    return this.on(event, listener);
-  }
-
-  removeListener(_event: 'abort', listener: () => void): this {
-    if (this.listener === listener) this.listener = undefined;
-    return this;
-  }
-
-  abort(): void {
-    if (this.aborted) return;
-    this.aborted = true;
-    const listener = this.listener;
-    this.listener = undefined;
-    listener?.();
-  }
 }
