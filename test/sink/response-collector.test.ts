@@ -3,20 +3,23 @@ import { describe, expect, it } from 'vitest';
 import { ResponseCollector } from '../../src/sink/response-collector.js';
 import type { SinkResponse } from '../../src/sink/sender.js';
 
-function controller(): Dispatcher.DispatchController & { abortedWith: Error | undefined } {
-  return {
-    abortedWith: undefined as Error | undefined,
-    get aborted() {
-      return this.abortedWith !== undefined;
-    },
-    paused: false,
-    reason: null,
-    abort(reason: Error) {
-      this.abortedWith = reason;
-    },
-    pause() {},
-    resume() {},
-  } as unknown as Dispatcher.DispatchController & { abortedWith: Error | undefined };
+/** What undici hands the handler: here only abort is used, and recorded. */
+class RecordingController {
+  abortedWith: Error | undefined;
+  readonly paused = false;
+  readonly reason = null;
+  get aborted(): boolean {
+    return this.abortedWith !== undefined;
+  }
+  abort(reason: Error): void {
+    this.abortedWith = reason;
+  }
+  pause(): void {}
+  resume(): void {}
+}
+
+function controller(): Dispatcher.DispatchController & RecordingController {
+  return new RecordingController() as unknown as Dispatcher.DispatchController & RecordingController;
 }
 
 function collect(limit = 8) {
