@@ -1,4 +1,4 @@
-import { createServer } from 'node:net';
+import { freePort } from '../helpers/ports.js';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,14 +11,6 @@ import { runCli, startCli } from '../helpers/cli.js';
 import { waitFor, sleep } from '../helpers/wait-for.js';
 
 const res = useTestResources();
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 async function get(port: number, path: string): Promise<{ status: number; body: string }> {
   const response = await request(`http://127.0.0.1:${port}${path}`);

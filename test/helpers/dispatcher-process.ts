@@ -1,6 +1,6 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createServer } from 'node:net';
+import { freePort } from './ports.js';
 import { afterEach } from 'vitest';
 import { startCli, type CliProcess } from './cli.js';
 
@@ -74,14 +74,6 @@ export interface DispatcherProcess {
   /** SIGTERM, then waits for the exit; SIGKILLs after `timeoutMs`. Resolves with the exit code and how long it took. */
   terminate(timeoutMs?: number): Promise<{ code: number | null; ms: number }>;
   kill(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 /**
