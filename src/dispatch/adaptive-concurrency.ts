@@ -1,6 +1,7 @@
 import type { KafkaRecord } from '../source/record.js';
 import type { AttemptReport, DispatchListener } from './outcome.js';
 import { isOverloadSignal } from './sink-recovery.js';
+import { clamp } from '../util/clamp.js';
 
 /** How far back the unloaded latency looks. */
 const BASELINE_MS = 60_000;
@@ -125,8 +126,4 @@ export class AdaptiveConcurrency implements DispatchListener {
     this.current = clamp(value, this.options.min, this.options.max);
     if (this.limit !== before) this.options.onChange?.(this.limit);
   }
-}
-
-function clamp(value: number, min: number, max: number): number {
-  return Math.min(max, Math.max(min, value));
 }

@@ -1,6 +1,7 @@
 import type { KafkaRecord } from '../source/record.js';
 import type { AttemptReport, DispatchListener } from './outcome.js';
 import { isOverloadSignal } from './sink-recovery.js';
+import { clamp } from '../util/clamp.js';
 
 /**
  * The last second's mean latency past this many unloaded latencies means the sink is queueing (pods
@@ -174,8 +175,4 @@ export function backlogDrainRate(lag: number, arrivalRate: number, drainSeconds:
   const full = lag / drainSeconds;
   const paced = share * arrivalRate;
   return lag > paced * LONGEST_DRAIN_PERIODS * drainSeconds ? full : Math.min(full, paced);
-}
-
-function clamp(value: number, min: number, max: number): number {
-  return Math.min(max, Math.max(min, value));
 }
