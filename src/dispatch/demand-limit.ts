@@ -85,7 +85,6 @@ export class DemandLimit implements DispatchListener {
   private starvedSeconds = 0;
   private attempts = 0;
   private attemptsSince: number;
-  private attemptRate: number | undefined;
 
   constructor(private readonly options: DemandLimitOptions) {
     if (options.min < 1 || options.max < options.min)
@@ -115,11 +114,11 @@ export class DemandLimit implements DispatchListener {
   private followCarried(wanted: number, unqueued: boolean, now: number): void {
     const seconds = (now - this.attemptsSince) / 1000;
     if (seconds < 1) return;
-    this.attemptRate = this.attempts / seconds;
+    const attemptRate = this.attempts / seconds;
     this.attempts = 0;
     this.attemptsSince = now;
     const holdsBack = (this.options.inFlight?.() ?? 0) >= this.current;
-    const starved = holdsBack && unqueued && this.attemptRate < STARVED_SHARE * wanted;
+    const starved = holdsBack && unqueued && attemptRate < STARVED_SHARE * wanted;
     // Pods that just became ready carry little for a second or two: only a starving that lasts counts.
     this.starvedSeconds = starved ? this.starvedSeconds + seconds : 0;
     if (this.starvedSeconds >= STARVED_FOR_SECONDS) this.boost = Math.min(MAX_BOOST, this.boost * 1.25 ** seconds);
