@@ -47,57 +47,47 @@ export interface Scenario {
   targetBurstCapacity?: number;
 }
 
+/**
+ * The article: 50 messages a second (sent concurrently each second) for 100 s into an inference
+ * service with containerConcurrency 2, minScale 1, maxScale 100. The handler latency is ours to
+ * choose (the article does not give it): 1 s, a GPU classifier's order of magnitude.
+ */
+const ARTICLE: Scenario = {
+  name: 'article',
+  description:
+    "The article's load: 50 msg/s for 100 s, containerConcurrency 2, minScale 1, maxScale 100, 1 s per request, pods ready 10 s after asked",
+  partitions: 12,
+  ordering: 'ordered',
+  replicas: 1,
+  maxInFlight: 256,
+  maxInFlightPerPartition: 50,
+  concurrencyLimit: 'demand',
+  containerConcurrency: 2,
+  minScale: 1,
+  maxScale: 100,
+  initialScale: 1,
+  podStartS: 10,
+  latencyMs: 1000,
+  requestTimeoutS: 600,
+  retryCount: 10,
+  load: { kind: 'burst', concurrency: 50, durationS: 100 },
+  tailS: 60,
+  speed: 10,
+};
+
 export const PRESETS: Record<string, Scenario> = {
-  /**
-   * The article: 50 messages a second (sent concurrently each second) for 100 s into an inference
-   * service with containerConcurrency 2, minScale 1, maxScale 100. The handler latency is ours to
-   * choose (the article does not give it): 1 s, a GPU classifier's order of magnitude.
-   */
-  article: {
-    name: 'article',
-    description:
-      "The article's load: 50 msg/s for 100 s, containerConcurrency 2, minScale 1, maxScale 100, 1 s per request, pods ready 10 s after asked",
-    partitions: 12,
-    ordering: 'ordered',
-    replicas: 1,
-    maxInFlight: 256,
-    maxInFlightPerPartition: 50,
-    concurrencyLimit: 'demand',
-    containerConcurrency: 2,
-    minScale: 1,
-    maxScale: 100,
-    initialScale: 1,
-    podStartS: 10,
-    latencyMs: 1000,
-    requestTimeoutS: 600,
-    retryCount: 10,
-    load: { kind: 'burst', concurrency: 50, durationS: 100 },
-    tailS: 60,
-    speed: 10,
-  },
+  article: ARTICLE,
   /**
    * The load jumps: 20 messages a second for 60 s (15 pods), then 100 a second for 90 s, which
    * needs ⌈100 × 1 s ÷ 1.4⌉ = 72 pods. The dispatcher must follow the step at once and drain the
    * backlog the step leaves, while the new pods start.
    */
   step: {
+    ...ARTICLE,
     name: 'step',
     description:
       'A step: 20 msg/s for 60 s, then 100 msg/s for 90 s; containerConcurrency 2, minScale 1, maxScale 100, 1 s per request, pods ready 10 s after asked',
-    partitions: 12,
     ordering: 'key',
-    replicas: 1,
-    maxInFlight: 256,
-    maxInFlightPerPartition: 50,
-    concurrencyLimit: 'demand',
-    containerConcurrency: 2,
-    minScale: 1,
-    maxScale: 100,
-    initialScale: 1,
-    podStartS: 10,
-    latencyMs: 1000,
-    requestTimeoutS: 600,
-    retryCount: 10,
     load: {
       kind: 'step',
       steps: [
@@ -105,34 +95,26 @@ export const PRESETS: Record<string, Scenario> = {
         { rate: 100, durationS: 90 },
       ],
     },
-    tailS: 60,
-    speed: 10,
   },
   /**
    * A GPU service scaled to zero whose pods take 60 s to start, while the dispatcher's request
    * timeout is 30 s: the records must wait for the cold start, not be given up.
    */
   'scale-from-zero': {
+    ...ARTICLE,
     name: 'scale-from-zero',
     description:
       'Scale from zero: minScale 0, pods take 60 s to start, REQUEST_TIMEOUT 30 s, RETRY_COUNT 2; 10 msg/s for 60 s, 1 s per request',
     partitions: 6,
     ordering: 'key',
-    replicas: 1,
-    maxInFlight: 256,
-    maxInFlightPerPartition: 50,
-    concurrencyLimit: 'demand',
-    containerConcurrency: 2,
     minScale: 0,
     maxScale: 50,
     initialScale: 0,
     podStartS: 60,
-    latencyMs: 1000,
     requestTimeoutS: 30,
     retryCount: 2,
     load: { kind: 'constant', rate: 10, durationS: 60 },
     tailS: 150,
-    speed: 10,
   },
 };
 
