@@ -14,7 +14,9 @@ async function clients(): Promise<{ admin: Admin; producer: Producer }> {
   if (!shared) {
     const k = kafka();
     const admin = k.admin();
-    const producer = k.producer({ allowAutoTopicCreation: false });
+    // Idempotent: a send retried on a loaded machine (its answer late) must not write the records
+    // twice, or a test that counts offsets sees more than it produced.
+    const producer = k.producer({ allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1 });
     await Promise.all([admin.connect(), producer.connect()]);
     shared = { admin, producer };
   }
