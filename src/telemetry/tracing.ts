@@ -24,9 +24,8 @@
  *   `ce-specversion`) also gets the distributed-tracing extension `ce-traceparent`/`ce-tracestate`,
  *   unless the event already carries one: that one is the event's origin and is kept.
  *
- * No SDK registered (the default): the API hands out non-recording spans and a no-op propagator, so
- * the cost is a few small objects per record; nothing is recorded and `propagation.inject` writes
- * nothing. Then the record's own `traceparent`/`tracestate` are forwarded unchanged as HTTP headers
+ * No SDK registered (the default: no tracer provider and no propagator): no span objects are made at
+ * all, since the API would hand out non-recording ones. The record's own `traceparent`/`tracestate` are forwarded unchanged as HTTP headers
  * (and as `ce-traceparent` in CloudEvents mode): the sink still continues the producer's trace, with
  * the dispatcher invisible in it.
  *
@@ -39,6 +38,7 @@ import {
   propagation,
   ROOT_CONTEXT,
   SpanKind,
+  ProxyTracerProvider,
   SpanStatusCode,
   trace,
   type Attributes,
@@ -138,9 +138,70 @@ export class OtelRecordTracer implements RecordTracer {
     this.common = commonAttributes(options);
   }
 
-  start(record: KafkaRecord): OtelRecordTrace {
+  start(record: KafkaRecord): RecordTrace {
+    // Without an SDK every span would be a non-recording one: skip making them, keep the forwarding.
+    if (!tracingRegistered()) return forwardingTrace(record);
     return startRecordTraceWith(record, this.common);
   }
+}
+
+/**
+ * True when spans could be recorded or propagated: a tracer provider or a propagator is registered.
+ * Asked per record, so that a provider registered after the start (an embedding program, tests)
+ * still gets every record from then on.
+ */
+export function tracingRegistered(): boolean {
+  const provider = trace.getTracerProvider();
+  if (!(provider instanceof ProxyTracerProvider) || provider.getDelegateTracer(TRACER_NAME, TRACER_VERSION) !== undefined) return true;
+  return propagation.fields().length > 0;
+}
+
+const runNow = <T>(fn: () => T): T => fn();
+const nothing = (): void => {};
+
+/**
+ * The trace of a record when no SDK is registered: no spans, and each request carries the record's
+ * own trace context on, as the spans' propagation would have (withTraceHeaders without an injector).
+ */
+function forwardingTrace(record: KafkaRecord): RecordTrace {
+  const traceHeaders = forwardedTraceHeaders(record);
+  if (traceHeaders === undefined) return UNTRACED_RECORD;
+  return {
+    with: runNow,
+    attempt: (request) => ({ request: withHeaders(request, traceHeaders), with: runNow, end: nothing }),
+    finish: nothing,
+  };
+}
+
+const UNTRACED_RECORD: RecordTrace = {
+  with: runNow,
+  attempt: (request) => ({ request, with: runNow, end: nothing }),
+  finish: nothing,
+};
+
+/** The record's `traceparent` / `tracestate` (or their `ce_` forms), or undefined when it has none. */
+function forwardedTraceHeaders(record: KafkaRecord): Record<string, string> | undefined {
+  const carrier = traceCarrier(record.headers);
+  const traceparent = headerText(carrier, TRACEPARENT);
+  if (traceparent === undefined) return undefined;
+  const tracestate = headerText(carrier, TRACESTATE);
+  return { [TRACEPARENT]: traceparent, ...(tracestate ? { [TRACESTATE]: tracestate } : {}) };
+}
+
+/**
+ * The request with the trace headers added; a CloudEvent also gets the distributed-tracing
+ * extension, unless it already has one: that one is the event's origin and is kept.
+ */
+function withHeaders(request: OutboundRequest, traceHeaders: Record<string, string>): OutboundRequest {
+  // Object.assign: several times faster than a spread here, and this runs for every attempt.
+  const headers: Record<string, string> = Object.assign({}, request.headers, traceHeaders);
+  const traceparent = traceHeaders[TRACEPARENT];
+  if (traceparent !== undefined && 'ce-specversion' in request.headers && !('ce-traceparent' in request.headers)) {
+    headers['ce-traceparent'] = traceparent;
+    const tracestate = traceHeaders[TRACESTATE];
+    if (tracestate) headers['ce-tracestate'] = tracestate;
+  }
+  return { headers, body: request.body };
 }
 
 /**
@@ -216,25 +277,9 @@ export class OtelRecordTrace implements RecordTrace {
   private withTraceHeaders(request: OutboundRequest, spanContext: Context): OutboundRequest {
     const injected: Record<string, string> = {};
     propagation.inject(spanContext, injected, requestHeadersSetter);
-    let traceparent = injected[TRACEPARENT];
-    let tracestate = injected[TRACESTATE];
-    let extra: Record<string, string> = injected;
-    if (Object.keys(injected).length === 0) {
-      // No propagator (no SDK): pass the producer's context on as it came.
-      const carrier = traceCarrier(this.record.headers);
-      traceparent = headerText(carrier, TRACEPARENT);
-      if (traceparent === undefined) return request;
-      tracestate = headerText(carrier, TRACESTATE);
-      extra = { [TRACEPARENT]: traceparent, ...(tracestate ? { [TRACESTATE]: tracestate } : {}) };
-    }
-    // Object.assign: several times faster than a spread here, and this runs for every attempt.
-    const headers: Record<string, string> = Object.assign({}, request.headers, extra);
-    // CloudEvents distributed-tracing extension; an event that already has one keeps its origin's.
-    if (traceparent !== undefined && 'ce-specversion' in request.headers && !('ce-traceparent' in request.headers)) {
-      headers['ce-traceparent'] = traceparent;
-      if (tracestate) headers['ce-tracestate'] = tracestate;
-    }
-    return { headers, body: request.body };
+    // No propagator (no SDK): pass the producer's context on as it came.
+    const traceHeaders = Object.keys(injected).length > 0 ? injected : forwardedTraceHeaders(this.record);
+    return traceHeaders === undefined ? request : withHeaders(request, traceHeaders);
   }
 }
 

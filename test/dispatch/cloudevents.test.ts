@@ -167,6 +167,30 @@ describe('encodeCloudEvent: plain records', () => {
     }
   });
 
+  it('ce-time is the record timestamp in ISO-8601 whatever the order of the timestamps', () => {
+    const second = Date.UTC(2024, 2, 1, 12, 34, 56);
+    // Within one second, across its edges, backwards, a day later and before 1970's end of ms.
+    for (const timestamp of [
+      second,
+      second + 7,
+      second + 999,
+      second + 1000,
+      second + 42,
+      second - 1,
+      second + 86_400_050,
+      5,
+      999,
+      1000,
+      8.64e15,
+      8.64e15 + 1,
+    ]) {
+      const date = new Date(timestamp);
+      expect(encodeCloudEvent(record({ timestamp }), context).headers['ce-time']).toBe(
+        Number.isNaN(date.getTime()) ? undefined : date.toISOString(),
+      );
+    }
+  });
+
   it('a record with no timestamp (-1) gets no ce-time', () => {
     const { 'ce-time': _time, ...withoutTime } = base;
     expect(encodeCloudEvent(record({ timestamp: -1 }), context).headers).toEqual(withoutTime);

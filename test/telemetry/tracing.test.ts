@@ -1,4 +1,4 @@
-import { context, diag, propagation, SpanKind, SpanStatusCode, trace, type Attributes, type Link } from '@opentelemetry/api';
+import { context, diag, propagation, ProxyTracer, SpanKind, SpanStatusCode, trace, type Attributes, type Link } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import {
@@ -24,6 +24,7 @@ import {
   ATTR_TARGET,
   brokerAddress,
   OtelRecordTracer,
+  tracingRegistered,
   recordParentContext,
   SDK_INSTALL_HINT,
   SDK_PACKAGES,
@@ -350,6 +351,24 @@ describe('tracing without an SDK', () => {
     const request = { headers: { 'content-type': 'text/plain' }, body: Buffer.from('x') };
     await dispatcher(sender, { encode: () => request }).dispatch(makeRecord({ headers: {} }));
     expect(sender.sinkCalls[0]!.request).toBe(request);
+  });
+});
+
+describe('tracing registered after the dispatcher started', () => {
+  it('makes no spans without an SDK, and records every record once one is registered', async () => {
+    const sender = new FakeSender([200, 200]);
+    const d = dispatcher(sender);
+    const startSpan = vi.spyOn(ProxyTracer.prototype, 'startSpan');
+    await d.dispatch(makeRecord());
+    expect(startSpan).not.toHaveBeenCalled();
+    startSpan.mockRestore();
+    expect(tracingRegistered()).toBe(false);
+
+    const spans = registerSdk();
+    expect(tracingRegistered()).toBe(true);
+    await d.dispatch(makeRecord());
+    expect(spans.getFinishedSpans().map((span) => span.kind)).toEqual([SpanKind.CLIENT, SpanKind.CONSUMER]);
+    expect(parseTraceparent(sender.sinkCalls[1]!.request.headers.traceparent).traceId).toBe(PRODUCER_TRACE_ID);
   });
 });
 
