@@ -57,6 +57,9 @@ export class DispatchMetrics implements DispatchListener {
   /** Labelled children resolved once: prom-client hashes the label object on every call otherwise. */
   private readonly children = new Map<string, HistogramCell>();
   private readonly counts = new Map<string, PendingCount>();
+  /** Per topic, the cells of the common path (received, one 2xx attempt, delivered): no key strings per record. */
+  private readonly deliveredPaths = new Map<string, DeliveredPath>();
+  private sinkSuccessDuration: HistogramCell | undefined;
   /** Records between onReceived and onFinished, read into the gauge at scrape time. */
   private inFlightCount = 0;
 
@@ -205,9 +208,21 @@ export class DispatchMetrics implements DispatchListener {
     return count;
   }
 
+  /** Resolved once per topic; each cell is still made on first use, so no series shows before its first count. */
+  private pathOf(topic: string): DeliveredPath {
+    let path = this.deliveredPaths.get(topic);
+    if (!path) {
+      path = { received: undefined, sinkSuccess: undefined, delivered: undefined, endToEnd: undefined };
+      this.deliveredPaths.set(topic, path);
+    }
+    return path;
+  }
+
   onReceived(record: KafkaRecord): void {
     this.totals.received++;
-    this.count(`r|${record.topic}`, () => this.received.labels({ topic: record.topic })).value++;
+    const path = this.pathOf(record.topic);
+    path.received ??= this.count(`r|${record.topic}`, () => this.received.labels({ topic: record.topic }));
+    path.received.value++;
     this.inFlightCount++;
   }
 
@@ -215,6 +230,16 @@ export class DispatchMetrics implements DispatchListener {
     if (report.target === 'sink') {
       this.totals.attempts++;
       if (this.waitingToRetry.delete(record)) this.retryBacklog.dec();
+    }
+    if (report.target === 'sink' && report.error === undefined && isSuccess(report.status)) {
+      const path = this.pathOf(record.topic);
+      path.sinkSuccess ??= this.count(`a|${record.topic}|sink|2xx`, () =>
+        this.attempts.labels({ topic: record.topic, target: 'sink', status_class: '2xx' }),
+      );
+      path.sinkSuccess.value++;
+      this.sinkSuccessDuration ??= this.child('d|sink|2xx', () => this.attemptDuration.labels({ target: 'sink', status_class: '2xx' }));
+      this.sinkSuccessDuration.observe(report.durationMs / 1000);
+      return;
     }
     const statusClass = report.error ? 'none' : classOf(report.status);
     this.count(`a|${record.topic}|${report.target}|${statusClass}`, () =>
@@ -251,15 +276,37 @@ export class DispatchMetrics implements DispatchListener {
     if (this.waitingToRetry.delete(record)) this.retryBacklog.dec();
     const key = result.outcome === 'dead-lettered' ? 'deadLettered' : result.outcome;
     this.totals[key]++;
+    const age = Math.max(0, (Date.now() - record.timestamp) / 1000);
+    if (result.outcome === 'delivered' && isSuccess(result.status)) {
+      const path = this.pathOf(record.topic);
+      path.delivered ??= this.count(`f|${record.topic}|delivered|2xx`, () =>
+        this.finished.labels({ topic: record.topic, outcome: 'delivered', status_class: '2xx' }),
+      );
+      path.delivered.value++;
+      path.endToEnd ??= this.child(`e|${record.topic}|delivered`, () =>
+        this.endToEnd.labels({ topic: record.topic, outcome: 'delivered' }),
+      );
+      path.endToEnd.observe(age);
+      return;
+    }
     const outcome = result.outcome === 'dead-lettered' ? 'dead_lettered' : result.outcome;
     const statusClass = classOf(result.status);
     this.count(`f|${record.topic}|${outcome}|${statusClass}`, () =>
       this.finished.labels({ topic: record.topic, outcome, status_class: statusClass }),
     ).value++;
-    this.child(`e|${record.topic}|${outcome}`, () => this.endToEnd.labels({ topic: record.topic, outcome })).observe(
-      Math.max(0, (Date.now() - record.timestamp) / 1000),
-    );
+    this.child(`e|${record.topic}|${outcome}`, () => this.endToEnd.labels({ topic: record.topic, outcome })).observe(age);
   }
+}
+
+interface DeliveredPath {
+  received: PendingCount | undefined;
+  sinkSuccess: PendingCount | undefined;
+  delivered: PendingCount | undefined;
+  endToEnd: HistogramCell | undefined;
+}
+
+function isSuccess(status: number | undefined): boolean {
+  return status !== undefined && status >= 200 && status < 300;
 }
 
 /** `2xx`…`5xx`, or `none` when there was no HTTP answer. */
