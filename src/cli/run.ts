@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import { startDispatcher } from '../index.js';
 import { StartError } from '../errors.js';
 import { createLogger } from '../telemetry/logger.js';
@@ -8,9 +9,12 @@ import { loadConfigOrExit } from './load-config.js';
  * `kafka-dispatch run [--kafkasource FILE] [flags]`. SIGTERM or SIGINT stops within the grace
  * period (src/service/drain.ts: what started finishes or is aborted, the finished is committed) and
  * exits 0; a second signal exits at once (code 130) without committing unfinished work, which is
- * then redelivered. A start that fails exits 1.
+ * then redelivered. A start that fails exits 1. With CONSUMERS > 1 the same holds for the pod: this
+ * process forks the members and speaks for them (docs/consumers.md).
  */
 export async function runCommand(argv: string[]): Promise<number> {
+  // CONSUMERS > 1 forks members that run this same command (src/cluster/member.ts).
+  if (cluster.isWorker) return (await import('../cluster/member.js')).runMember(argv);
   const loaded = loadConfigOrExit('run', argv);
   if ('exitCode' in loaded) return loaded.exitCode;
   const { settings, warnings } = loaded.config;
@@ -33,6 +37,9 @@ export async function runCommand(argv: string[]): Promise<number> {
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+
+  // CONSUMERS > 1: this process is the pool's primary, the members consume (src/cluster/run-pool.ts).
+  if (settings.consumers > 1) return (await import('../cluster/run-pool.js')).runPool(settings, logger, stopRequested);
 
   // Off unless OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_TRACES_EXPORTER=otlp) is set; the SDK loads only then.
   const stopTracing = await startTracingFromEnv(process.env, logger);
