@@ -1,5 +1,4 @@
 import cluster from 'node:cluster';
-import { startDispatcher } from '../index.js';
 import { StartError } from '../errors.js';
 import { createLogger } from '../telemetry/logger.js';
 import { startTracingFromEnv } from '../telemetry/tracing.js';
@@ -46,6 +45,8 @@ export async function runCommand(argv: string[]): Promise<number> {
 
   let dispatcher;
   try {
+    // Loaded here, not at the top: a pool's primary (above) never loads kafkajs, undici and the rest.
+    const { startDispatcher } = await import('../service/start-dispatcher.js');
     dispatcher = await startDispatcher(settings, { logger, processMetrics: true });
   } catch (error) {
     // Exit 1 at once: a pod deployed before its topic crash-loops (and compose's restart: on-failure
