@@ -432,6 +432,24 @@ export const SCHEMA = {
       },
     ],
   }),
+  /**
+   * Consumer-group members in one process tree: above 1, `run` forks that many members (one Node
+   * event loop, so about one core, each) and serves their metrics and health on one port.
+   */
+  consumers: setting({
+    value: int(1, 64),
+    default: 1,
+    options: [
+      {
+        env: ['CONSUMERS'],
+        flag: 'consumers',
+        text: intText,
+        kafkaSource: 'spec.consumers',
+        description:
+          'Consumer-group members in this pod, each its own process (about one core each); one /metrics, /readyz and drain for all. 1: no extra process.',
+      },
+    ],
+  }),
   /** 0 turns the /metrics, /healthz and /readyz server off. */
   metricsPort: setting({
     value: int(0, 65535),

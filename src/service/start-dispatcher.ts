@@ -41,6 +41,11 @@ export interface StartOptions {
   processMetrics?: boolean;
   /** Serve /metrics, /healthz, /readyz on this port whatever the settings say (0 = any free port). */
   metricsServerPort?: number;
+  /**
+   * Log the configuration summary and the ordered-mode ceiling (default true). The members of a pool
+   * (CONSUMERS > 1) but the first say it at debug level: the same lines N times tell nothing.
+   */
+  announce?: boolean;
 }
 
 export interface RunningDispatcher {
@@ -97,10 +102,11 @@ async function start(
   opened.push(() => admin.disconnect());
   await admin.connect();
   await checkTopics(admin, settings);
+  const announce = options.announce ?? true;
   if (settings.ordering === 'ordered') {
     const metadata = await admin.fetchTopicMetadata({ topics: settings.topics }).catch(() => undefined);
     const partitions = metadata?.topics.reduce((sum, t) => sum + t.partitions.length, 0);
-    logger.warn({ ordering: 'ordered', partitions }, orderedCeiling(partitions));
+    logger[announce ? 'warn' : 'debug']({ ordering: 'ordered', partitions }, orderedCeiling(partitions));
   }
   const producer = settings.deadLetterTopic || settings.replyTopic ? await connectProducer(kafka, opened) : undefined;
   const source = new KafkaSource({
@@ -218,7 +224,7 @@ async function start(
       : await startHealthServer({ port: serverPort, registry: metrics.registry, notReadyReason: () => readiness.notReadyReason() });
   if (server) opened.push(() => server.close());
 
-  logger.info(
+  logger[announce ? 'info' : 'debug'](
     {
       brokers: settings.brokers,
       topics: settings.topics,

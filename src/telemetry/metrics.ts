@@ -1,4 +1,4 @@
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics, type Aggregator } from 'prom-client';
 import type { AttemptFailure, AttemptReport, DispatchListener, DispatchResult } from '../dispatch/outcome.js';
 import type { KafkaRecord } from '../source/record.js';
 import { BucketHistogram, type HistogramCell } from './bucket-histogram.js';
@@ -76,8 +76,11 @@ export class DispatchMetrics implements DispatchListener {
     };
     const pendingCounter = <L extends string>(name: string, help: string, labelNames: L[]) =>
       new Counter<L>({ name, help, labelNames, registers, collect: flushCounts });
-    const gauge = <L extends string>(name: string, help: string, labelNames: L[] = []) =>
-      new Gauge<L>({ name, help, labelNames, registers });
+    // How a gauge merges across the members of one pod (CONSUMERS > 1, src/cluster/metrics-merge.ts):
+    // what each member holds of its own adds up; what every member reads of the whole group (lag,
+    // demand) is the same number N times and must not be summed into N× of it.
+    const gauge = <L extends string>(name: string, help: string, labelNames: L[] = [], aggregator: Aggregator = 'sum') =>
+      new Gauge<L>({ name, help, labelNames, registers, aggregator });
     this.received = pendingCounter('kafka_dispatch_records_received_total', 'Records taken from Kafka and started.', ['topic']);
     this.finished = pendingCounter(
       'kafka_dispatch_records_finished_total',
@@ -122,6 +125,7 @@ export class DispatchMetrics implements DispatchListener {
       name: 'kafka_dispatch_concurrency_demand',
       help: "The concurrency the workload needs (Little's law): the topics' arrival rate times the sink's unloaded latency. Topic-wide, the same on every replica.",
       registers,
+      aggregator: 'max',
       collect: () => {
         const value = this.demandRead?.();
         if (value !== undefined) this.demand.set(value);
@@ -152,26 +156,37 @@ export class DispatchMetrics implements DispatchListener {
       'kafka_dispatch_committed_offset',
       'The last offset this member committed (the next to consume), per partition it owns.',
       ['topic', 'partition'],
+      'max',
     );
     this.connected = gauge(
       'kafka_dispatch_consumer_connected',
       '1 while the consumer is a member of its group and the brokers answer, else 0.',
+      [],
+      'min',
     );
     this.lag = gauge(
       'kafka_dispatch_consumer_lag',
       "Records between the group's committed offset and the partition's end, for every partition of the group's topics.",
       ['group', 'topic', 'partition'],
+      'max',
     );
     this.lagSeconds = gauge(
       'kafka_dispatch_consumer_lag_seconds',
       'Age of the oldest record not yet finished, per partition this member owns (0 when none is waiting).',
       ['group', 'topic', 'partition'],
+      'max',
     );
-    this.groupLag = gauge('kafka_dispatch_consumer_group_lag', 'Lag in records summed over the partitions of a topic.', ['group', 'topic']);
+    this.groupLag = gauge(
+      'kafka_dispatch_consumer_group_lag',
+      'Lag in records summed over the partitions of a topic.',
+      ['group', 'topic'],
+      'max',
+    );
     this.groupLagSeconds = gauge(
       'kafka_dispatch_consumer_group_lag_seconds',
       'The largest lag in seconds among the partitions of a topic this member owns.',
       ['group', 'topic'],
+      'max',
     );
     this.lagRefreshFailures = counter(
       'kafka_dispatch_lag_refresh_failures_total',
