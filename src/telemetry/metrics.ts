@@ -1,5 +1,6 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics, type Aggregator } from 'prom-client';
 import type { AttemptFailure, AttemptReport, DispatchListener, DispatchResult } from '../dispatch/outcome.js';
+import { DEFAULT_SINK } from '../dispatch/router.js';
 import type { KafkaRecord } from '../source/record.js';
 import { BucketHistogram, type HistogramCell } from './bucket-histogram.js';
 
@@ -29,10 +30,11 @@ const END_TO_END_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
 export class DispatchMetrics implements DispatchListener {
   readonly registry = new Registry();
   readonly received: Counter<'topic'>;
-  readonly finished: Counter<'topic' | 'outcome' | 'status_class'>;
-  readonly attempts: Counter<'topic' | 'target' | 'status_class'>;
+  readonly finished: Counter<'topic' | 'outcome' | 'status_class' | 'sink'>;
+  readonly attempts: Counter<'topic' | 'target' | 'status_class' | 'sink'>;
   readonly retries: Counter<'topic'>;
-  readonly attemptDuration: BucketHistogram<'target' | 'status_class'>;
+  readonly attemptDuration: BucketHistogram<'target' | 'status_class' | 'sink'>;
+  readonly expressionErrors: Counter<'topic' | 'expression'>;
   readonly endToEnd: BucketHistogram<'topic' | 'outcome'>;
   readonly inFlight: Gauge;
   readonly inFlightCapacity: Gauge;
@@ -52,7 +54,7 @@ export class DispatchMetrics implements DispatchListener {
   readonly groupLagSeconds: Gauge<'group' | 'topic'>;
   readonly lagRefreshFailures: Counter;
   /** Plain totals for the live progress line and summaries, without scraping the registry. */
-  readonly totals = { received: 0, delivered: 0, deadLettered: 0, skipped: 0, discarded: 0, attempts: 0 };
+  readonly totals = { received: 0, delivered: 0, deadLettered: 0, skipped: 0, discarded: 0, filtered: 0, attempts: 0 };
   private readonly waitingToRetry = new WeakSet<KafkaRecord>();
   /** Labelled children resolved once: prom-client hashes the label object on every call otherwise. */
   private readonly children = new Map<string, HistogramCell>();
@@ -84,19 +86,24 @@ export class DispatchMetrics implements DispatchListener {
     this.received = pendingCounter('kafka_dispatch_records_received_total', 'Records taken from Kafka and started.', ['topic']);
     this.finished = pendingCounter(
       'kafka_dispatch_records_finished_total',
-      'Records finished, by outcome (delivered, dead_lettered, skipped, discarded) and the class of the last sink status.',
-      ['topic', 'outcome', 'status_class'],
+      'Records finished, by outcome (delivered, dead_lettered, skipped, discarded, filtered), the class of the last sink status and the sink ROUTE chose (default: K_SINK; none: filtered or unroutable).',
+      ['topic', 'outcome', 'status_class', 'sink'],
     );
     this.attempts = pendingCounter(
       'kafka_dispatch_attempts_total',
-      'HTTP attempts, to the sink or the dead-letter sink, by status class (none: no answer).',
-      ['topic', 'target', 'status_class'],
+      'HTTP attempts, to the sink or the dead-letter sink, by status class (none: no answer) and sink (default: K_SINK).',
+      ['topic', 'target', 'status_class', 'sink'],
     );
     this.retries = counter('kafka_dispatch_retries_total', 'Attempts that were followed by another one.', ['topic']);
+    this.expressionErrors = counter(
+      'kafka_dispatch_expression_errors_total',
+      'Records FILTER (expression="filter": the record counts as filtered) or ROUTE (expression="route": unroutable) failed on.',
+      ['topic', 'expression'],
+    );
     this.attemptDuration = new BucketHistogram(
       'kafka_dispatch_attempt_duration_seconds',
       'Duration of one HTTP attempt.',
-      ['target', 'status_class'],
+      ['target', 'status_class', 'sink'],
       LATENCY_BUCKETS,
       this.registry,
     );
@@ -246,22 +253,31 @@ export class DispatchMetrics implements DispatchListener {
       this.totals.attempts++;
       if (this.waitingToRetry.delete(record)) this.retryBacklog.dec();
     }
-    if (report.target === 'sink' && report.error === undefined && isSuccess(report.status)) {
+    // The common case (K_SINK answered 2xx) uses cells resolved once per topic; routed sinks take the keyed path.
+    if (
+      report.target === 'sink' &&
+      report.error === undefined &&
+      isSuccess(report.status) &&
+      (report.sink ?? DEFAULT_SINK) === DEFAULT_SINK
+    ) {
       const path = this.pathOf(record.topic);
-      path.sinkSuccess ??= this.count(`a|${record.topic}|sink|2xx`, () =>
-        this.attempts.labels({ topic: record.topic, target: 'sink', status_class: '2xx' }),
+      path.sinkSuccess ??= this.count(`a|${record.topic}|sink|2xx|${DEFAULT_SINK}`, () =>
+        this.attempts.labels({ topic: record.topic, target: 'sink', status_class: '2xx', sink: DEFAULT_SINK }),
       );
       path.sinkSuccess.value++;
-      this.sinkSuccessDuration ??= this.child('d|sink|2xx', () => this.attemptDuration.labels({ target: 'sink', status_class: '2xx' }));
+      this.sinkSuccessDuration ??= this.child(`d|sink|2xx|${DEFAULT_SINK}`, () =>
+        this.attemptDuration.labels({ target: 'sink', status_class: '2xx', sink: DEFAULT_SINK }),
+      );
       this.sinkSuccessDuration.observe(report.durationMs / 1000);
       return;
     }
     const statusClass = report.error ? 'none' : classOf(report.status);
-    this.count(`a|${record.topic}|${report.target}|${statusClass}`, () =>
-      this.attempts.labels({ topic: record.topic, target: report.target, status_class: statusClass }),
+    const sink = report.sink ?? DEFAULT_SINK;
+    this.count(`a|${record.topic}|${report.target}|${statusClass}|${sink}`, () =>
+      this.attempts.labels({ topic: record.topic, target: report.target, status_class: statusClass, sink }),
     ).value++;
-    this.child(`d|${report.target}|${statusClass}`, () =>
-      this.attemptDuration.labels({ target: report.target, status_class: statusClass }),
+    this.child(`d|${report.target}|${statusClass}|${sink}`, () =>
+      this.attemptDuration.labels({ target: report.target, status_class: statusClass, sink }),
     ).observe(report.durationMs / 1000);
   }
 
@@ -292,10 +308,10 @@ export class DispatchMetrics implements DispatchListener {
     const key = result.outcome === 'dead-lettered' ? 'deadLettered' : result.outcome;
     this.totals[key]++;
     const age = Math.max(0, (Date.now() - record.timestamp) / 1000);
-    if (result.outcome === 'delivered' && isSuccess(result.status)) {
+    if (result.outcome === 'delivered' && isSuccess(result.status) && (result.sink ?? DEFAULT_SINK) === DEFAULT_SINK) {
       const path = this.pathOf(record.topic);
-      path.delivered ??= this.count(`f|${record.topic}|delivered|2xx`, () =>
-        this.finished.labels({ topic: record.topic, outcome: 'delivered', status_class: '2xx' }),
+      path.delivered ??= this.count(`f|${record.topic}|delivered|2xx|${DEFAULT_SINK}`, () =>
+        this.finished.labels({ topic: record.topic, outcome: 'delivered', status_class: '2xx', sink: DEFAULT_SINK }),
       );
       path.delivered.value++;
       path.endToEnd ??= this.child(`e|${record.topic}|delivered`, () =>
@@ -306,9 +322,14 @@ export class DispatchMetrics implements DispatchListener {
     }
     const outcome = result.outcome === 'dead-lettered' ? 'dead_lettered' : result.outcome;
     const statusClass = classOf(result.status);
-    this.count(`f|${record.topic}|${outcome}|${statusClass}`, () =>
-      this.finished.labels({ topic: record.topic, outcome, status_class: statusClass }),
+    const sink = result.sink ?? 'none';
+    this.count(`f|${record.topic}|${outcome}|${statusClass}|${sink}`, () =>
+      this.finished.labels({ topic: record.topic, outcome, status_class: statusClass, sink }),
     ).value++;
+    const code = result.error?.code;
+    if (code === 'KD_FILTER_ERROR' || code === 'KD_ROUTE_ERROR') {
+      this.expressionErrors.inc({ topic: record.topic, expression: code === 'KD_FILTER_ERROR' ? 'filter' : 'route' });
+    }
     this.child(`e|${record.topic}|${outcome}`, () => this.endToEnd.labels({ topic: record.topic, outcome })).observe(age);
   }
 }

@@ -26,8 +26,8 @@ async function value(merge: MetricsMerge, series: string): Promise<number | unde
   return line === undefined ? undefined : Number(line.slice(series.length + 1));
 }
 
-const DELIVERED = 'kafka_dispatch_records_finished_total{topic="t",outcome="delivered",status_class="2xx"}';
-const HISTOGRAM_COUNT = 'kafka_dispatch_attempt_duration_seconds_count{target="sink",status_class="2xx"}';
+const DELIVERED = 'kafka_dispatch_records_finished_total{topic="t",outcome="delivered",status_class="2xx",sink="default"}';
+const HISTOGRAM_COUNT = 'kafka_dispatch_attempt_duration_seconds_count{target="sink",status_class="2xx",sink="default"}';
 
 describe('MetricsMerge (the pod /metrics with CONSUMERS > 1)', () => {
   it("adds up the members' counters, histograms and own gauges; the group's lag each reads is not multiplied", async () => {

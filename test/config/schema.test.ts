@@ -87,6 +87,9 @@ describe('the configuration schema', () => {
       'max-buffered-records',
       'fetch-max-bytes-per-partition',
       'fetch-max-wait',
+      'filter',
+      'sinks',
+      'route',
     ]);
     for (const option of ANNOTATABLE) expect(option.kafkaSource).toContain(`annotation kafka-dispatch/${option.flag}`);
   });
