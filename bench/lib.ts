@@ -12,7 +12,7 @@ import { Pool } from 'undici';
 import { createLogger, DEFAULTS, encodeCloudEvent, startDispatcher, type Ordering, type Settings } from '../src/index.js';
 
 /** What the Dockerfile sets as NODE_OPTIONS; a test keeps the two equal. */
-export const IMAGE_NODE_OPTIONS = '--max-old-space-size=192';
+export const IMAGE_NODE_OPTIONS = '--max-old-space-size=192 --max-semi-space-size=16';
 
 export const nowMs = (): number => performance.timeOrigin + performance.now();
 const cpuMicros = (): number => {

@@ -9,7 +9,7 @@ import { loadConfigOrExit } from './load-config.js';
  * period (src/service/drain.ts: what started finishes or is aborted, the finished is committed) and
  * exits 0; a second signal exits at once (code 130) without committing unfinished work, which is
  * then redelivered. A start that fails exits 1. With CONSUMERS > 1 the same holds for the pod: this
- * process forks the members and speaks for them (docs/consumers.md).
+ * process forks the members and speaks for them (README, "More than one core").
  */
 export async function runCommand(argv: string[]): Promise<number> {
   // CONSUMERS > 1 forks members that run this same command (src/cluster/member.ts).
