@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/errors.js';
 import { parseConfigArgs } from '../../src/config/flags.js';
 import { parseKafkaSource } from '../../src/config/kafkasource.js';
-import { resolveConfig } from '../../src/config/resolve.js';
+import { redactSettings, resolveConfig } from '../../src/config/resolve.js';
 
 const REQUIRED_ENV = { KAFKA_BROKERS: 'b:9092', KAFKA_TOPICS: 't', K_SINK: 'http://k-sink/' };
 
@@ -185,5 +185,23 @@ spec:
     ]);
     expect(layer.issues[0]!.message).toMatch(/^is not a valid CEL route: .* at line 1, column 9, in "headers\."$/);
     expect(layer.issues[1]!.message).toMatch(/^sink "a" field "retry" /);
+  });
+});
+
+describe('validate', () => {
+  it('masks the credentials in the named sinks URIs as in K_SINK', () => {
+    const settings = resolve({
+      K_SINK: 'http://user:pw@k-sink/?token=abc',
+      ROUTE: '"a"',
+      SINKS: 'a: {uri: "http://user:secret@a/?api_key=xyz", deadLetterSink: "http://u:p2@dead/"}\nb: http://b/',
+    });
+    const shown = redactSettings(settings);
+    expect(shown.sinkUri).toBe('http://REDACTED:REDACTED@k-sink/?token=REDACTED');
+    expect(shown.sinks).toEqual({
+      a: { uri: 'http://REDACTED:REDACTED@a/?api_key=REDACTED', deadLetterSinkUri: 'http://REDACTED:REDACTED@dead/' },
+      b: { uri: 'http://b/' },
+    });
+    // The settings themselves keep the credentials: the senders need them.
+    expect(settings.sinks!.a!.uri).toBe('http://user:secret@a/?api_key=xyz');
   });
 });
