@@ -182,4 +182,33 @@ describe('ROUTE and SINKS against a real broker and real sinks', () => {
       [1, 'KD_ROUTE_UNKNOWN', `route chose "llama" for ${topic}/0@1, which is no sink; sinks: default, resnet`],
     ]);
   });
+
+  it("a named sink's own Host header, retries and dead letter are used for its records, K_SINK's for K_SINK's", async () => {
+    const { topic, group } = await createTopic(1, 'kd-route-own');
+    const failing = await startRecordingSink(() => ({ status: 500 }));
+    opened.push(failing);
+    const [kSink, ownDead, defaultDead] = [await sink(), await sink(), await sink()];
+    await produce(topic, [
+      { value: JSON.stringify({ id: 0 }), headers: { model: 'resnet' } },
+      { value: JSON.stringify({ id: 1 }), headers: { model: 'default' } },
+    ]);
+    dispatcher = await startTestDispatcher({
+      topics: [topic],
+      groupId: group,
+      sinkUri: kSink.url,
+      retry: 3,
+      deadLetterSinkUri: defaultDead.url,
+      sinks: { resnet: { uri: failing.url, host: 'resnet.models.example.com', retry: 1, deadLetterSinkUri: ownDead.url } },
+      route: 'headers.model',
+    });
+    await waitFor(async () => (await committedOffsets(group, topic)).get(0) === 2, 'offsets committed past both records');
+    // retry: 1 is two attempts, not K_SINK's four; each with the sink's own Host header.
+    expect(failing.requests.map((r) => r.headers.host)).toEqual(['resnet.models.example.com', 'resnet.models.example.com']);
+    expect(ids(seen(ownDead.requests))).toEqual([0]);
+    expect(ownDead.requests[0]!.headers['ce-knativeerrordest']).toBe(failing.url);
+    expect(ownDead.requests[0]!.headers['ce-knativeerrorcode']).toBe('500');
+    expect(defaultDead.requests).toHaveLength(0);
+    expect(ids(seen(kSink.requests))).toEqual([1]);
+    expect(kSink.requests[0]!.headers.host).toBe(new URL(kSink.url).host);
+  });
 });
