@@ -124,6 +124,19 @@ export function redactSettings(settings: Settings): Record<string, unknown> {
     if (display === 'pem' && typeof value === 'string' && value) out[key] = `(PEM, ${value.length} bytes)`;
   }
   for (const key of SECRET_SETTINGS) if (out[key] !== undefined) out[key] = '[redacted]';
+  // A named sink's URIs can carry credentials as K_SINK's can; the map is no URL setting of its own.
+  if (settings.sinks) {
+    out.sinks = Object.fromEntries(
+      Object.entries(settings.sinks).map(([name, sink]) => [
+        name,
+        {
+          ...sink,
+          uri: redactUrl(sink.uri),
+          ...(sink.deadLetterSinkUri ? { deadLetterSinkUri: redactUrl(sink.deadLetterSinkUri) } : {}),
+        },
+      ]),
+    );
+  }
   return out;
 }
 

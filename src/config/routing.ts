@@ -20,7 +20,9 @@ export const celExpression = (kind: ExpressionKind) =>
         compileRecordExpression(source, kind);
       } catch (error) {
         const where = error instanceof ExpressionSyntaxError ? error.message : (error as Error).message;
-        ctx.addIssue({ code: 'custom', message: `is not a valid CEL ${kind}: ${where}, in ${quote(source)}` });
+        // A multi-line expression echoed as is would break the one-line-per-issue list.
+        const oneLine = source.replace(/\r?\n/g, '\\n');
+        ctx.addIssue({ code: 'custom', message: `is not a valid CEL ${kind}: ${where}, in ${quote(oneLine)}` });
       }
     });
 
