@@ -251,6 +251,6 @@ describe('docker-compose.yml', () => {
     expect(stages.at(-1)!.instructions).toContainEqual({ op: 'ENTRYPOINT', args: '["node", "dist/cli/main.js"]' });
     expect(stageEnv('tools')).toContain('HOST=0.0.0.0');
     // The benchmark measures memory with the image's heap cap: they must agree.
-    expect(stageEnv('runtime')).toContain(`NODE_OPTIONS=${IMAGE_NODE_OPTIONS}`);
+    expect(stageEnv('runtime')).toContain(`NODE_OPTIONS="${IMAGE_NODE_OPTIONS}"`);
   });
 });
