@@ -101,6 +101,7 @@ export const FAILURE_POLICY = choice('skip', 'block');
 export const NULL_KEYS = choice('partition', 'unordered');
 export const CONCURRENCY_LIMIT = choice('fixed', 'adaptive', 'demand');
 export const SASL_MECHANISM = choice('plain', 'scram-sha-256', 'scram-sha-512');
+export const BATCH_FORMAT = choice('json-array', 'kserve-v1', 'oip-v2', 'cloudevents-batch');
 
 export type Ordering = z.output<typeof ORDERING>;
 export type BackoffPolicy = z.output<typeof BACKOFF_POLICY>;
@@ -110,6 +111,7 @@ export type KeyType = z.output<typeof KEY_TYPE>;
 export type FailurePolicy = z.output<typeof FAILURE_POLICY>;
 export type NullKeys = z.output<typeof NULL_KEYS>;
 export type SaslMechanism = z.output<typeof SASL_MECHANISM>;
+export type BatchFormat = z.output<typeof BATCH_FORMAT>;
 
 /**
  * Duration limits. None may pass what a timer can wait (TIMER_MAX_MS, about 24.8 days); each is
