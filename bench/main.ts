@@ -6,7 +6,8 @@
  *
  * Flags: see HELP below (`npm run bench -- --help`).
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import os from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -34,7 +35,20 @@ import {
   type Throughput,
 } from './lib.js';
 
-const SCENARIOS = ['consumer', 'http', 'unordered', 'key', 'ordered', 'ordered-pl', 'key-kl', 'latency', 'rss', 'soak', 'scaling'] as const;
+const SCENARIOS = [
+  'consumer',
+  'http',
+  'unordered',
+  'key',
+  'ordered',
+  'ordered-pl',
+  'key-kl',
+  'latency',
+  'rss',
+  'soak',
+  'scaling',
+  'consumers',
+] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 /** Targets of the issue (reported, not enforced). */
@@ -66,6 +80,7 @@ interface Params {
   soakRate: number;
   scalePartitions: number[];
   scaleSizes: number[];
+  consumers: number[];
   capSeconds: number;
   maxInFlight: number;
   childNodeOptions: string[];
@@ -102,7 +117,8 @@ Flags (defaults in brackets; \`--quick\` shrinks them for a smoke run of under a
   --scale-sizes L        record sizes of the scaling runs, bytes (others than --size at 12 partitions, N/10 records) [100,10240]
   --cap-seconds S        time cap of every other run [120]
   --child-node-options S node options of the dispatcher child process (latency, RSS, soak) [the Docker image's NODE_OPTIONS: --max-old-space-size=192; "" for Node's defaults]
-  --only A,B             run a subset: consumer, http, unordered, key, ordered, ordered-pl, key-kl, latency, rss, soak, scaling
+  --consumers L          CONSUMERS of the consumers runs (kafka-dispatch run as a child, unordered, the main topic) [1,2]
+  --only A,B             run a subset: consumer, http, unordered, key, ordered, ordered-pl, key-kl, latency, rss, soak, scaling, consumers
   --brokers H:P          use a running broker instead of starting the local one
   --port N               port of the local broker started for the run [29492] (controller port + 1)
   --out FILE             where the JSON goes [bench/results/<date>.json; -quick / -only-… suffixes for partial runs]
@@ -129,6 +145,7 @@ function parse(argv: string[]): { params: Params; brokers: string | undefined; p
       'soak-rate': { type: 'string' },
       'scale-partitions': { type: 'string' },
       'scale-sizes': { type: 'string' },
+      consumers: { type: 'string' },
       'cap-seconds': { type: 'string' },
       'child-node-options': { type: 'string' },
       only: { type: 'string' },
@@ -177,6 +194,7 @@ function parse(argv: string[]): { params: Params; brokers: string | undefined; p
     soakRate: num('soak-rate', values['soak-rate'], 1000, 1),
     scalePartitions: list('scale-partitions', values['scale-partitions'], [1, 12, 96]),
     scaleSizes: list('scale-sizes', values['scale-sizes'], [100, 10_240]),
+    consumers: list('consumers', values.consumers, [1, 2]),
     capSeconds: num('cap-seconds', values['cap-seconds'], quick ? 60 : 120, 1),
     maxInFlight: DEFAULTS.maxInFlight,
     // The image ships with a heap cap (Dockerfile NODE_OPTIONS): measure the dispatcher as deployed.
@@ -320,7 +338,7 @@ async function main(): Promise<number> {
 
     // --- consumer and HTTP limits, the one-process bound ------------------------------------------
     const needsMainTopic =
-      (['consumer', 'unordered', 'key', 'ordered'] as Scenario[]).some(selected) ||
+      (['consumer', 'unordered', 'key', 'ordered', 'consumers'] as Scenario[]).some(selected) ||
       (selected('scaling') && params.scalePartitions.includes(params.partitions));
     const mainTopic = needsMainTopic ? await prefilled('main', params.records, params.size, params.partitions, THROUGHPUT_KEYS) : undefined;
     const connections = Math.min(params.maxInFlight, 256);
@@ -839,6 +857,108 @@ async function main(): Promise<number> {
       }
     }
 
+    // --- CONSUMERS: members in one pod ------------------------------------------------------------------
+    // `kafka-dispatch run` as it ships, CONSUMERS=1 then 2…, each a fresh group on the same prefilled
+    // topic. Measured from the moment /readyz says every member joined (so the join and its rebalance
+    // stay out) to the last record: records/s, CPU of the whole process tree per record, and how busy
+    // the machine's cores were (the broker and the sink share them).
+    if (selected('consumers') && mainTopic) {
+      const runs: unknown[] = [];
+      results.consumers = runs;
+      for (const n of params.consumers) {
+        await attempt(`consumers ${n}`, async () => {
+          await sink.reset();
+          const metricsPort = await freePort();
+          const child = DispatcherProcess.start(
+            {
+              KAFKA_BROKERS: brokers,
+              KAFKA_TOPICS: mainTopic,
+              KAFKA_GROUP: `${mainTopic}-consumers-${n}-${Date.now().toString(36)}`,
+              KAFKA_INITIAL_OFFSET: 'earliest',
+              K_SINK: sink.url,
+              ORDERING: 'unordered',
+              CONSUMERS: String(n),
+              METRICS_PORT: String(metricsPort),
+            },
+            params.childNodeOptions,
+          );
+          try {
+            const begun = nowMs();
+            const ready = async () =>
+              fetch(`http://127.0.0.1:${metricsPort}/readyz`).then(
+                (r) => r.status === 200,
+                () => false,
+              );
+            while (!(await ready())) {
+              if (!child.running) throw new Error(`the dispatcher exited: ${child.output}`);
+              if (nowMs() - begun > cap) throw new Error('not ready within the cap');
+              await sleep(50);
+            }
+            const t0 = nowMs();
+            const count0 = (await sink.stats()).count;
+            const cpu0 = cpuOfTree(child.pid);
+            const sinkCpu0 = cpuOfPid(sink.pid ?? -1);
+            const machine0 = machineCpu();
+            let count = count0;
+            while (count < params.records && nowMs() - t0 < cap) {
+              await sleep(50);
+              if (!child.running) throw new Error(`the dispatcher exited: ${child.output}`);
+              count = (await sink.stats()).count;
+            }
+            const t1 = nowMs();
+            const cpu1 = cpuOfTree(child.pid);
+            const sinkCpu1 = cpuOfPid(sink.pid ?? -1);
+            const machine1 = machineCpu();
+            const rss = rssOfTree(child.pid);
+            const measured = count - count0;
+            const seconds = (t1 - t0) / 1000;
+            const busy = (machine1.busy - machine0.busy) / (machine1.total - machine0.total);
+            const run = {
+              consumers: n,
+              partitions: params.partitions,
+              records: params.records,
+              beforeReady: count0,
+              measured,
+              complete: count >= params.records,
+              seconds,
+              recordsPerSecond: measured / seconds,
+              cpuMicrosPerRecord: measured > 0 ? ((cpu1 - cpu0) * 1e6) / measured : NaN,
+              dispatcherCores: (cpu1 - cpu0) / seconds,
+              sinkCores: (sinkCpu1 - sinkCpu0) / seconds,
+              machineBusy: busy,
+              primaryRssMb: rss.primaryMb,
+              membersRssMb: rss.childrenMb,
+              cores: os.cpus().length,
+            };
+            runs.push(run);
+            rows.push({
+              scenario: `consumers ${n} (child, unordered, P=${params.partitions})`,
+              value: `${int(run.recordsPerSecond)} rec/s`,
+              bound: `${fixed(run.cpuMicrosPerRecord, 1)} µs CPU/rec`,
+              ratio: `${fixed(run.dispatcherCores, 2)} cores`,
+              pass: '',
+            });
+            rows.push({
+              scenario: `  machine busy during consumers ${n}`,
+              value: pct(busy),
+              bound: `of ${run.cores} cores (sink ${fixed(run.sinkCores, 2)})`,
+              ratio: '',
+              pass: '',
+            });
+            rows.push({
+              scenario: `  RSS during consumers ${n}`,
+              value: `${fixed(rss.primaryMb + rss.childrenMb)} MB`,
+              bound: n > 1 ? `primary ${fixed(rss.primaryMb)} + members ${fixed(rss.childrenMb)}` : '',
+              ratio: '',
+              pass: '',
+            });
+          } finally {
+            await child.stop();
+          }
+        });
+      }
+    }
+
     const totalSeconds = (nowMs() - started) / 1000;
     await cleanup();
 
@@ -878,6 +998,57 @@ async function main(): Promise<number> {
     process.stdout.write(`results: ${file}\ntotal: ${fixed(totalSeconds)} s\n`);
     return Object.keys(errors).length === rows.length && rows.length > 0 ? 1 : 0;
   }
+}
+
+/** CPU seconds of a process and its children (the members of CONSUMERS > 1), from /proc (Linux). */
+function cpuOfTree(pid: number): number {
+  let total = cpuOfPid(pid);
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid) total += cpuOfPid(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return total;
+}
+
+/** VmRSS of a process and of its children together, MB. */
+function rssOfTree(pid: number): { primaryMb: number; childrenMb: number } {
+  let childrenMb = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) childrenMb += memoryOf(Number(entry))?.rssMb ?? 0;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return { primaryMb: memoryOf(pid)?.rssMb ?? NaN, childrenMb };
+}
+
+/** The machine's CPU ticks since boot, busy and total (idle and iowait are not busy), from /proc/stat. */
+function machineCpu(): { busy: number; total: number } {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const total = fields.slice(0, 8).reduce((a, b) => a + b, 0);
+  const idle = fields[3]! + fields[4]!;
+  return { busy: total - idle, total };
+}
+
+/** A free TCP port on loopback, for a child's metrics server. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
 }
 
 /** User + system CPU seconds of a process, from /proc/<pid>/stat (Linux). */

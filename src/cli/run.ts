@@ -1,4 +1,4 @@
-import { startDispatcher } from '../index.js';
+import cluster from 'node:cluster';
 import { StartError } from '../errors.js';
 import { createLogger } from '../telemetry/logger.js';
 import { startTracingFromEnv } from '../telemetry/tracing.js';
@@ -8,9 +8,12 @@ import { loadConfigOrExit } from './load-config.js';
  * `kafka-dispatch run [--kafkasource FILE] [flags]`. SIGTERM or SIGINT stops within the grace
  * period (src/service/drain.ts: what started finishes or is aborted, the finished is committed) and
  * exits 0; a second signal exits at once (code 130) without committing unfinished work, which is
- * then redelivered. A start that fails exits 1.
+ * then redelivered. A start that fails exits 1. With CONSUMERS > 1 the same holds for the pod: this
+ * process forks the members and speaks for them (docs/consumers.md).
  */
 export async function runCommand(argv: string[]): Promise<number> {
+  // CONSUMERS > 1 forks members that run this same command (src/cluster/member.ts).
+  if (cluster.isWorker) return (await import('../cluster/member.js')).runMember(argv);
   const loaded = loadConfigOrExit('run', argv);
   if ('exitCode' in loaded) return loaded.exitCode;
   const { settings, warnings } = loaded.config;
@@ -34,11 +37,16 @@ export async function runCommand(argv: string[]): Promise<number> {
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
 
+  // CONSUMERS > 1: this process is the pool's primary, the members consume (src/cluster/run-pool.ts).
+  if (settings.consumers > 1) return (await import('../cluster/run-pool.js')).runPool(settings, logger, stopRequested);
+
   // Off unless OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_TRACES_EXPORTER=otlp) is set; the SDK loads only then.
   const stopTracing = await startTracingFromEnv(process.env, logger);
 
   let dispatcher;
   try {
+    // Loaded here, not at the top: a pool's primary (above) never loads kafkajs, undici and the rest.
+    const { startDispatcher } = await import('../service/start-dispatcher.js');
     dispatcher = await startDispatcher(settings, { logger, processMetrics: true });
   } catch (error) {
     // Exit 1 at once: a pod deployed before its topic crash-loops (and compose's restart: on-failure

@@ -69,7 +69,7 @@ const manifestSchema = z.object({
       topics: list(SCHEMA.topics.value),
       consumerGroup: SCHEMA.groupId.value.optional(),
       initialOffset: SCHEMA.initialOffset.value.optional(),
-      consumers: z.number().int().min(1).optional(),
+      consumers: SCHEMA.consumers.value.optional(),
       ordering: SCHEMA.ordering.value.optional(),
       delivery: z
         .object({
@@ -310,11 +310,7 @@ function applyManifest(m: KafkaSourceManifest, layer: ConfigLayer, secrets: Secr
     else setValue(layer, 'ordering', parsed.value, annotationPath(DELIVERY_ORDER_ANNOTATION));
   }
   if (spec.ordering) setValue(layer, 'ordering', spec.ordering, 'spec.ordering');
-  if (spec.consumers !== undefined && spec.consumers > 1) {
-    layer.warnings.push(
-      `spec.consumers=${spec.consumers}: one kafka-dispatch process is one group member; run ${spec.consumers} replicas (or let KEDA scale them) instead`,
-    );
-  }
+  if (spec.consumers !== undefined) setValue(layer, 'consumers', spec.consumers, 'spec.consumers');
   const keyType = m.metadata?.labels?.[KEY_TYPE_LABEL];
   if (keyType !== undefined) {
     const parsed = optionFor('keyType').parse(keyType);

@@ -87,6 +87,19 @@ function checkCombinations(values: PartialSettings, origins: Partial<Record<Sett
         message: `must not be above MAX_IN_FLIGHT (${values.maxInFlight}), got ${values.minInFlight}`,
       });
   }
+  // A route has nothing to choose from without named sinks, and named sinks nothing to choose them without a route.
+  const refused = (key: SettingKey) => {
+    const option = optionFor(key);
+    return issues.some(
+      (i) => i.path === `env.${option.env[0]}` || i.path === `--${option.flag}` || i.path.includes(`kafka-dispatch/${option.flag}`),
+    );
+  };
+  if (values.route !== undefined && values.sinks === undefined && !refused('sinks')) {
+    issues.push({ path: at('route'), message: 'ROUTE chooses among named sinks: set SINKS (a map name → {uri, …}) too' });
+  }
+  if (values.sinks !== undefined && values.route === undefined && !refused('route')) {
+    issues.push({ path: at('sinks'), message: 'SINKS are chosen per record by ROUTE: set ROUTE too (e.g. headers.model)' });
+  }
   if (Boolean(values.tlsCert) !== Boolean(values.tlsKey)) {
     issues.push({
       path: at(values.tlsCert ? 'tlsCert' : 'tlsKey'),

@@ -29,6 +29,7 @@ import {
   type TextFactory,
   type TextSchema,
 } from './parsers.js';
+import { celExpression, expressionText, namedSinks, sinksText } from './routing.js';
 
 /**
  * The configuration schema: one entry per setting, and in it everything about that setting. Its value
@@ -122,6 +123,29 @@ const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
 const pem = z.string();
+
+/** The single sink's value schemas, which each named sink's fields (SINKS) share. */
+const REQUEST_TIMEOUT = millis({ positive: true, max: DAY });
+const RETRY_COUNT = int(0, 1_000_000);
+const BACKOFF_DELAY = millis({ max: DAY });
+const NAMED_SINKS = namedSinks({
+  uri: httpUrl,
+  host: nonEmpty,
+  requestTimeoutMs: REQUEST_TIMEOUT,
+  retry: RETRY_COUNT,
+  backoffPolicy: BACKOFF_POLICY,
+  backoffDelayMs: BACKOFF_DELAY,
+  deadLetterSinkUri: httpUrl,
+});
+const SINKS_TEXT = sinksText({
+  uri: urlText(httpUrl),
+  host: stringText(nonEmpty),
+  timeout: durationText(REQUEST_TIMEOUT),
+  retry: intText(RETRY_COUNT),
+  backoffPolicy: choiceText(BACKOFF_POLICY),
+  backoffDelay: durationText(BACKOFF_DELAY),
+  deadLetterSink: urlText(httpUrl),
+});
 
 export const SCHEMA = {
   brokers: setting({
@@ -223,7 +247,7 @@ export const SCHEMA = {
   }),
   /** Per attempt. */
   requestTimeoutMs: setting({
-    value: millis({ positive: true, max: DAY }),
+    value: REQUEST_TIMEOUT,
     default: 600_000,
     unit: 'ms',
     note: 'Knative',
@@ -239,7 +263,7 @@ export const SCHEMA = {
   }),
   /** Retries after the first attempt. */
   retry: setting({
-    value: int(0, 1_000_000),
+    value: RETRY_COUNT,
     default: 10,
     note: 'Knative, delivery omitted',
     options: [
@@ -267,7 +291,7 @@ export const SCHEMA = {
     ],
   }),
   backoffDelayMs: setting({
-    value: millis({ max: DAY }),
+    value: BACKOFF_DELAY,
     default: 300,
     unit: 'ms',
     note: 'Knative',
@@ -431,6 +455,24 @@ export const SCHEMA = {
         flag: 'shutdown-grace',
         text: durationText,
         description: 'On SIGTERM, the longest the stop takes: in-flight requests finish, offsets are committed, the group is left.',
+      },
+    ],
+  }),
+  /**
+   * Consumer-group members in one process tree: above 1, `run` forks that many members (one Node
+   * event loop, so about one core, each) and serves their metrics and health on one port.
+   */
+  consumers: setting({
+    value: int(1, 64),
+    default: 1,
+    options: [
+      {
+        env: ['CONSUMERS'],
+        flag: 'consumers',
+        text: intText,
+        kafkaSource: 'spec.consumers',
+        description:
+          'Consumer-group members in this pod, each its own process (about one core each); one /metrics, /readyz and drain for all. 1: no extra process.',
       },
     ],
   }),
@@ -729,6 +771,55 @@ export const SCHEMA = {
         annotation: true,
         description:
           'Longest a fetch waits for new records. Short, so a resumed partition or a new record is not held up behind an idle long poll.',
+      },
+    ],
+  }),
+
+  /** CEL over the record; records it is not true for are finished without a request (outcome filtered). */
+  filter: setting({
+    value: celExpression('filter'),
+    default: undefined,
+    unset: 'every record',
+    options: [
+      {
+        env: ['FILTER'],
+        flag: 'filter',
+        text: expressionText,
+        annotation: true,
+        description:
+          'CEL expression over key, value (JSON when it is JSON), headers, topic, partition, offset, timestamp: records it is not true for (or fails on) are committed without a request, counted as outcome filtered.',
+      },
+    ],
+  }),
+  /** Named sinks besides K_SINK (`default`), chosen per record by the route. */
+  sinks: setting({
+    value: NAMED_SINKS,
+    default: undefined,
+    unset: 'K_SINK only',
+    options: [
+      {
+        env: ['SINKS'],
+        flag: 'sinks',
+        text: SINKS_TEXT,
+        annotation: true,
+        description:
+          "JSON or YAML map name → {uri, host, timeout, retry, backoffPolicy, backoffDelay, deadLetterSink} (or name → uri): the sinks ROUTE chooses from, each with its own connections, retries and dead letter; a field left out takes the setting it mirrors (host: the URI's).",
+      },
+    ],
+  }),
+  /** CEL returning a sink's name per record. */
+  route: setting({
+    value: celExpression('route'),
+    default: undefined,
+    unset: 'every record to K_SINK',
+    options: [
+      {
+        env: ['ROUTE'],
+        flag: 'route',
+        text: expressionText,
+        annotation: true,
+        description:
+          'CEL expression returning the name of the sink (one of SINKS, or default for K_SINK) each record goes to, e.g. headers.model; a record it fails on or names no sink is dead-lettered (or skipped) with the reason.',
       },
     ],
   }),

@@ -6,9 +6,10 @@ import type { KafkaRecord } from '../source/record.js';
  * - delivered: the sink answered 2xx;
  * - dead-lettered: the dead letter took it after the sink refused or retries ran out;
  * - skipped: retries ran out (or a final status) and there was no dead letter, or it failed too;
- * - discarded: the record could not become a request at all.
+ * - discarded: the record could not become a request at all;
+ * - filtered: FILTER was not true for it (or failed on it, `error` says how): no request was made.
  */
-export type Outcome = 'delivered' | 'dead-lettered' | 'skipped' | 'discarded';
+export type Outcome = 'delivered' | 'dead-lettered' | 'skipped' | 'discarded' | 'filtered';
 
 export interface DispatchResult {
   outcome: Outcome;
@@ -18,6 +19,8 @@ export interface DispatchResult {
   error?: DispatchError | undefined;
   /** First attempt to final outcome. */
   durationMs: number;
+  /** The sink ROUTE chose (`default`: K_SINK); undefined when there was none (filtered, unroutable). */
+  sink?: string | undefined;
 }
 
 export interface AttemptFailure {
@@ -30,6 +33,8 @@ export interface AttemptFailure {
 /** One HTTP exchange, whatever its result. */
 export interface AttemptReport {
   target: 'sink' | 'dead-letter';
+  /** The name of the sink the record went to (`default`: K_SINK), whichever target this attempt had. */
+  sink?: string | undefined;
   durationMs: number;
   status?: number | undefined;
   /** Set when there was no HTTP answer (connection error, timeout). */

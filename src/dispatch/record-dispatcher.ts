@@ -3,6 +3,8 @@ import { BatchItemError, DispatchError, RecordFormatError, SinkResponseError } f
 import { flattenHeaders } from '../source/headers.js';
 import type { KafkaRecord } from '../source/record.js';
 import type { OutboundRequest, Sender, SinkResponse } from '../sink/sender.js';
+import { percentEncode } from './cloudevents.js';
+import { DEFAULT_SINK } from './router.js';
 import type { DispatchListener, DispatchResult } from './outcome.js';
 import { NO_TRACING, type AttemptTrace, type RecordTrace, type RecordTracer } from './record-tracer.js';
 import { retryLoop, type AttemptOutcome } from './retry-loop.js';
@@ -31,6 +33,8 @@ export interface RecordDispatcherOptions {
   encode: (record: KafkaRecord) => OutboundRequest;
   /** The sink's URL, for knativeerrordest. */
   sinkUri: string;
+  /** The sink's name in results and attempt reports (ROUTE's choice; `default` for K_SINK). */
+  sinkName?: string;
   retry: number;
   backoffPolicy: BackoffPolicy;
   backoffDelayMs: number;
@@ -83,6 +87,8 @@ interface Failure {
   error: DispatchError;
   status: number | undefined;
   body: Buffer | undefined;
+  /** No sink was tried (the record is unroutable): the dead letter names no destination but the reason. */
+  undelivered?: true;
 }
 
 /**
@@ -99,7 +105,10 @@ export class RecordDispatcher {
   /** How `block` retries: every failure, the waits capped by maxBackoffMs. */
   private readonly blockRules: RetryRules;
 
+  private readonly sinkName: string;
+
   constructor(private readonly options: RecordDispatcherOptions) {
+    this.sinkName = options.sinkName ?? DEFAULT_SINK;
     this.now = options.now ?? Date.now;
     this.tracer = options.tracer ?? NO_TRACING;
     this.schedule = options.schedule ?? runNow;
@@ -120,18 +129,39 @@ export class RecordDispatcher {
 
   /** Resolves with the outcome, or undefined when a hard stop left the record unfinished. */
   async dispatch(record: KafkaRecord, resumed?: Resumed): Promise<DispatchResult | undefined> {
+    return this.traced(record, undefined, resumed);
+  }
+
+  /**
+   * Finishes a record that no sink is to be tried for (ROUTE found none): to the dead letters with
+   * `reason`, else skipped. Never blocks: the record would be as unroutable on every round.
+   */
+  async reject(record: KafkaRecord, reason: DispatchError): Promise<DispatchResult | undefined> {
+    return this.traced(record, reason, undefined);
+  }
+
+  private async traced(
+    record: KafkaRecord,
+    rejection: DispatchError | undefined,
+    resumed: Resumed | undefined,
+  ): Promise<DispatchResult | undefined> {
     // The record span: child of the producer's context (Kafka headers), parent of every attempt.
     const tracing = this.tracer.start(record);
     let result: DispatchResult | undefined;
     try {
-      result = await tracing.with(() => this.dispatchTraced(record, tracing, resumed));
+      result = await tracing.with(() => this.dispatchTraced(record, tracing, rejection, resumed));
       return result;
     } finally {
       tracing.finish(result);
     }
   }
 
-  private async dispatchTraced(record: KafkaRecord, tracing: RecordTrace, resumed?: Resumed): Promise<DispatchResult | undefined> {
+  private async dispatchTraced(
+    record: KafkaRecord,
+    tracing: RecordTrace,
+    rejection: DispatchError | undefined,
+    resumed: Resumed | undefined,
+  ): Promise<DispatchResult | undefined> {
     const { listener } = this.options;
     const started = resumed?.startedAt ?? performance.now();
     // A record resumed after its batch was received with the batch.
@@ -140,9 +170,16 @@ export class RecordDispatcher {
       // Set on the object made for the call rather than spread into a copy: this runs for every record.
       const full = result as DispatchResult;
       full.durationMs = performance.now() - started;
+      if (rejection === undefined) full.sink = this.sinkName;
       listener.onFinished?.(record, full);
       return full;
     };
+
+    if (rejection) {
+      const dead = await this.deadLetter(record, { error: rejection, status: undefined, body: undefined, undelivered: true }, tracing);
+      if (this.aborted && !dead) return undefined;
+      return finish({ outcome: dead ? 'dead-lettered' : 'skipped', attempts: 0, error: rejection });
+    }
 
     let request: OutboundRequest;
     try {
@@ -234,10 +271,20 @@ export class RecordDispatcher {
     } catch (error) {
       const failure = asDispatchError(error);
       span?.end({ error: failure });
-      this.options.listener.onAttempt?.(record, { target: kind, durationMs: started ? performance.now() - started : 0, error: failure });
+      this.options.listener.onAttempt?.(record, {
+        target: kind,
+        sink: this.sinkName,
+        durationMs: started ? performance.now() - started : 0,
+        error: failure,
+      });
       return { failed: { error: failure, status: undefined, body: undefined } };
     }
-    this.options.listener.onAttempt?.(record, { target: kind, durationMs: performance.now() - started, status: response.status });
+    this.options.listener.onAttempt?.(record, {
+      target: kind,
+      sink: this.sinkName,
+      durationMs: performance.now() - started,
+      status: response.status,
+    });
     if (isSuccessStatus(response.status)) {
       const item = target ? undefined : this.options.itemResult?.(response);
       if (item?.error !== undefined) {
@@ -303,7 +350,11 @@ export class RecordDispatcher {
       // A record that cannot be a CloudEvent still reaches the dead letter, as its raw bytes.
       request = { headers: { 'content-type': 'application/octet-stream' }, body: record.value };
     }
-    const headers: Record<string, string> = { ...request.headers, 'ce-knativeerrordest': this.options.sinkUri };
+    const headers: Record<string, string> = { ...request.headers };
+    if (failure.undelivered) {
+      headers['ce-kderror'] = failure.error.code;
+      headers['ce-kderrorreason'] = percentEncode(failure.error.message);
+    } else headers['ce-knativeerrordest'] = this.options.sinkUri;
     if (failure.status !== undefined) headers['ce-knativeerrorcode'] = String(failure.status);
     if (failure.body && failure.body.length > 0)
       headers['ce-knativeerrordata'] = failure.body.subarray(0, ERROR_DATA_LIMIT).toString('base64');
@@ -328,7 +379,7 @@ export class RecordDispatcher {
 
   private errorHeaders(record: KafkaRecord, failure: Failure): Record<string, string> {
     const headers: Record<string, string> = {
-      'kd-error-dest': this.options.sinkUri,
+      ...(failure.undelivered ? {} : { 'kd-error-dest': this.options.sinkUri }),
       'kd-error-reason': failure.error.message,
       'kd-error-code-name': failure.error.code,
       'kd-original-topic': record.topic,

@@ -24,6 +24,8 @@ interface Lane {
   head: number;
   busy: boolean;
   partition: PartitionQueue;
+  /** The partition's records that keep no order: any number of them run at once, never busy. */
+  free: boolean;
 }
 
 interface PartitionQueue {
@@ -36,6 +38,8 @@ interface PartitionQueue {
   revoked: boolean;
   /** The highest offset started in this partition, -1 before any. */
   maxStarted: number;
+  /** Where records that keep no order queue: one lane for all of them, not one each. */
+  free: Lane | undefined;
 }
 
 export class Scheduler {
@@ -91,16 +95,25 @@ export class Scheduler {
     // back, its new records queue behind them, so a lane never runs two at once.
     if (queue?.revoked) queue.revoked = false;
     if (!queue) {
-      queue = { id, inFlight: 0, queuedOrRunning: 0, ready: [], readyHead: 0, lanes: new Map(), revoked: false, maxStarted: -1 };
+      queue = {
+        id,
+        inFlight: 0,
+        queuedOrRunning: 0,
+        ready: [],
+        readyHead: 0,
+        lanes: new Map(),
+        revoked: false,
+        maxStarted: -1,
+        free: undefined,
+      };
       this.partitions.set(id, queue);
       this.queues.push(queue);
     }
     const laneKey = this.laneOf(record);
-    let lane = laneKey === undefined ? undefined : queue.lanes.get(laneKey);
+    let lane = laneKey === undefined ? (queue.free ??= newLane('', queue, true)) : queue.lanes.get(laneKey);
     if (!lane) {
-      // A record with no order to keep gets a lane of its own, never looked up again.
-      lane = { key: laneKey ?? '', records: [], head: 0, busy: false, partition: queue };
-      if (laneKey !== undefined) queue.lanes.set(laneKey, lane);
+      lane = newLane(laneKey!, queue, false);
+      queue.lanes.set(laneKey!, lane);
     }
     lane.records.push(record);
     queue.queuedOrRunning++;
@@ -119,7 +132,7 @@ export class Scheduler {
     if (!queue) return 0;
     // Shared lanes are in the map; a record's own lane only in the ready list until it starts.
     const lanes = new Set(queue.lanes.values());
-    for (let i = queue.readyHead; i < queue.ready.length; i++) lanes.add(queue.ready[i]!);
+    if (queue.free) lanes.add(queue.free);
     let dropped = 0;
     for (const lane of lanes) {
       const keep = lane.busy ? 1 : 0;
@@ -169,7 +182,7 @@ export class Scheduler {
     let dropped = 0;
     for (const queue of this.queues) {
       const lanes = new Set(queue.lanes.values());
-      for (let i = queue.readyHead; i < queue.ready.length; i++) lanes.add(queue.ready[i]!);
+      if (queue.free) lanes.add(queue.free);
       let droppedHere = 0;
       for (const lane of lanes) {
         // Lanes hold their records in offset order: the kept ones are a prefix.
@@ -239,6 +252,10 @@ export class Scheduler {
   }
 
   private start(lane: Lane): void {
+    if (lane.free) {
+      this.startFree(lane);
+      return;
+    }
     const record = lane.records[lane.head]!;
     const queue = lane.partition;
     lane.busy = true;
@@ -268,6 +285,39 @@ export class Scheduler {
     this.options.run(record).then(finish, finish);
   }
 
+  /** A record that keeps no order: it leaves its lane as it starts, and the lane stays ready while it holds more. */
+  private startFree(lane: Lane): void {
+    const record = lane.records[lane.head++]!;
+    const queue = lane.partition;
+    if (lane.head < lane.records.length) {
+      if (lane.head > 1024 && lane.head * 2 > lane.records.length) {
+        lane.records = lane.records.slice(lane.head);
+        lane.head = 0;
+      }
+      queue.ready.push(lane);
+    } else {
+      lane.records.length = 0;
+      lane.head = 0;
+    }
+    if (record.offset > queue.maxStarted) queue.maxStarted = record.offset;
+    queue.inFlight++;
+    this.inFlight++;
+    this.options.run(record).then(
+      () => this.finishFree(queue),
+      () => this.finishFree(queue),
+    );
+  }
+
+  private finishFree(queue: PartitionQueue): void {
+    queue.inFlight--;
+    queue.queuedOrRunning--;
+    this.inFlight--;
+    this.queuedOrRunningTotal--;
+    if (queue.revoked && queue.inFlight === 0) this.removeQueue(queue);
+    this.notifyIdle();
+    this.pump();
+  }
+
   private notifyIdle(): void {
     if (this.inFlight === 0 && this.noneRunningWaiters.length > 0) {
       const waiters = this.noneRunningWaiters;
@@ -279,4 +329,8 @@ export class Scheduler {
     this.idleWaiters = [];
     for (const resolve of waiters) resolve();
   }
+}
+
+function newLane(key: string, partition: PartitionQueue, free: boolean): Lane {
+  return { key, records: [], head: 0, busy: false, partition, free };
 }

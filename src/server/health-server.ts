@@ -4,9 +4,10 @@ import type { Registry } from 'prom-client';
 export interface HealthServerOptions {
   port: number;
   host?: string;
-  registry: Registry;
-  /** Why the dispatcher is not ready, or undefined when it is. */
-  notReadyReason: () => string | undefined;
+  /** A registry, or what stands for one (the pool's merge of its members' registries). */
+  registry: Pick<Registry, 'metrics' | 'contentType'>;
+  /** Why the dispatcher is not ready, or undefined when it is (the pool asks its members: a promise). */
+  notReadyReason: () => string | undefined | Promise<string | undefined>;
 }
 
 /** `/metrics` (Prometheus), `/healthz` (the event loop answers), `/readyz` (joined, not draining). */
@@ -32,9 +33,13 @@ export async function startHealthServer(options: HealthServerOptions): Promise<{
       return;
     }
     if (path === '/readyz') {
+      const answer = (reason: string | undefined) => {
+        res.writeHead(reason ? 503 : 200, { 'content-type': 'text/plain' });
+        res.end(reason ?? 'ready');
+      };
       const reason = options.notReadyReason();
-      res.writeHead(reason ? 503 : 200, { 'content-type': 'text/plain' });
-      res.end(reason ?? 'ready');
+      if (reason instanceof Promise) reason.then(answer, (error: Error) => answer(error.message));
+      else answer(reason);
       return;
     }
     res.writeHead(404, { 'content-type': 'text/plain' });

@@ -8,6 +8,9 @@ import { ListenerSet, type DispatchListener } from '../dispatch/outcome.js';
 import { SinkRecovery } from '../dispatch/sink-recovery.js';
 import { RecordDispatcher, type RecordProducer } from '../dispatch/record-dispatcher.js';
 import { Scheduler } from '../dispatch/scheduler.js';
+import { RecordFilter } from '../dispatch/record-filter.js';
+import { DEFAULT_SINK, Router } from '../dispatch/router.js';
+import { RoutingDispatcher } from '../dispatch/routing-dispatcher.js';
 import { OffsetManager } from '../offsets/offset-manager.js';
 import { startHealthServer } from '../server/health-server.js';
 import { HttpSender } from '../sink/http-sender.js';
@@ -41,6 +44,11 @@ export interface StartOptions {
   processMetrics?: boolean;
   /** Serve /metrics, /healthz, /readyz on this port whatever the settings say (0 = any free port). */
   metricsServerPort?: number;
+  /**
+   * Log the configuration summary and the ordered-mode ceiling (default true). The members of a pool
+   * (CONSUMERS > 1) but the first say it at debug level: the same lines N times tell nothing.
+   */
+  announce?: boolean;
 }
 
 export interface RunningDispatcher {
@@ -89,18 +97,27 @@ async function start(
   const metrics = new DispatchMetrics({ defaultMetrics: options.processMetrics ?? false });
   metrics.inFlightCapacity.set(settings.maxInFlight);
   const readiness = new Readiness(metrics.connected);
-  const sender = options.sender ?? createSender(settings, logger);
-  opened.push(() => sender.close());
+  const sinks = sinkSpecs(settings);
+  const senders = new Map<string, Sender>();
+  for (const sink of sinks) {
+    const sender = sink.name === DEFAULT_SINK && options.sender ? options.sender : createSender(settings, sink, logger);
+    senders.set(sink.name, sender);
+    opened.push(() => sender.close());
+  }
+  const destroySenders = async () => {
+    await Promise.all([...senders.values()].map((sender) => sender.destroy()));
+  };
 
   const kafka = createKafka(settings, logger);
   const admin = kafka.admin();
   opened.push(() => admin.disconnect());
   await admin.connect();
   await checkTopics(admin, settings);
+  const announce = options.announce ?? true;
   if (settings.ordering === 'ordered') {
     const metadata = await admin.fetchTopicMetadata({ topics: settings.topics }).catch(() => undefined);
     const partitions = metadata?.topics.reduce((sum, t) => sum + t.partitions.length, 0);
-    logger.warn({ ordering: 'ordered', partitions }, orderedCeiling(partitions));
+    logger[announce ? 'warn' : 'debug']({ ordering: 'ordered', partitions }, orderedCeiling(partitions));
   }
   const producer = settings.deadLetterTopic || settings.replyTopic ? await connectProducer(kafka, opened) : undefined;
   const source = new KafkaSource({
@@ -114,12 +131,24 @@ async function start(
     logger,
   });
   const offsets = new OffsetManager({ commit: (o) => source.commit(o), intervalMs: settings.commitIntervalMs, logger });
-  const recovery = new SinkRecovery({
-    onChange: (down, waiting) =>
-      down
-        ? logger.warn({ waiting }, 'the sink is down: probing it every second, waiting retries go as soon as it answers')
-        : logger.info({ waiting }, 'the sink answers again: retrying the waiting records now'),
-  });
+  // One circuit per sink: one InferenceService down must not hold the records of another.
+  const recoveries = new Map(
+    sinks.map((sink) => [
+      sink.name,
+      new SinkRecovery({
+        onChange: (down, waiting) =>
+          down
+            ? logger.warn(
+                { sink: sink.name, waiting },
+                'the sink is down: probing it every second, waiting retries go as soon as it answers',
+              )
+            : logger.info({ sink: sink.name, waiting }, 'the sink answers again: retrying the waiting records now'),
+      }),
+    ]),
+  );
+  const recoveryListener: DispatchListener = {
+    onAttempt: (record, report) => recoveries.get(report.sink ?? DEFAULT_SINK)?.onAttempt(record, report),
+  };
 
   const demand = new DemandEstimator({ rateWindowMs: 3 * settings.lagIntervalMs });
   metrics.observeDemand(() => demand.concurrency);
@@ -129,7 +158,7 @@ async function start(
       metrics,
       loggingListener(logger),
       offsets,
-      recovery,
+      recoveryListener,
       demand,
       ...(limit.listener ? [limit.listener] : []),
       ...(options.listeners ?? []),
@@ -148,37 +177,42 @@ async function start(
   const hardStop = new AbortController();
   // Every record waiting between attempts listens for the hard stop: thousands, not Node's 10.
   setMaxListeners(0, hardStop.signal);
-  const dispatcher = new RecordDispatcher({
-    sender,
-    encode: settings.format === 'raw' ? encodeRaw : encodeCe,
-    sinkUri: settings.sinkUri,
-    retry: settings.retry,
-    backoffPolicy: settings.backoffPolicy,
-    backoffDelayMs: settings.backoffDelayMs,
-    retryJitter: settings.retryJitter,
-    maxRetryAfterMs: settings.maxRetryAfterMs,
-    maxRecordAgeMs: settings.maxRecordAgeMs,
-    failurePolicy: settings.failurePolicy,
-    maxBackoffMs: settings.maxBackoffMs,
-    deadLetters: {
-      sink: settings.deadLetterSinkUri ? { uri: settings.deadLetterSinkUri, encode: encodeCe } : undefined,
-      topic: settings.deadLetterTopic ? { name: settings.deadLetterTopic } : undefined,
-    },
-    producer,
-    replyTopic: settings.replyTopic,
-    ...(limiter ? { schedule: <T>(attempt: () => Promise<T>) => limiter.schedule(attempt) } : {}),
-    listener: listeners,
-    tracer: new OtelRecordTracer({ consumerGroup: settings.groupId, clientId: settings.clientId, brokers: settings.brokers }),
-    signal: hardStop.signal,
-    sinkWait: (ms, signal) => recovery.wait(ms, signal),
-    sinkHold: (signal) => recovery.hold(signal),
-  });
+  const tracer = new OtelRecordTracer({ consumerGroup: settings.groupId, clientId: settings.clientId, brokers: settings.brokers });
+  const dispatcherOf = (sink: SinkSpec) =>
+    new RecordDispatcher({
+      sender: senders.get(sink.name)!,
+      encode: settings.format === 'raw' ? encodeRaw : encodeCe,
+      sinkUri: sink.uri,
+      sinkName: sink.name,
+      retry: sink.retry,
+      backoffPolicy: sink.backoffPolicy,
+      backoffDelayMs: sink.backoffDelayMs,
+      retryJitter: settings.retryJitter,
+      maxRetryAfterMs: settings.maxRetryAfterMs,
+      maxRecordAgeMs: settings.maxRecordAgeMs,
+      failurePolicy: settings.failurePolicy,
+      maxBackoffMs: settings.maxBackoffMs,
+      deadLetters: {
+        sink: sink.deadLetterSinkUri ? { uri: sink.deadLetterSinkUri, encode: encodeCe } : undefined,
+        topic: settings.deadLetterTopic ? { name: settings.deadLetterTopic } : undefined,
+      },
+      producer,
+      replyTopic: settings.replyTopic,
+      ...(limiter ? { schedule: <T>(attempt: () => Promise<T>) => limiter.schedule(attempt) } : {}),
+      listener: listeners,
+      tracer,
+      signal: hardStop.signal,
+      sinkWait: (ms, signal) => recoveries.get(sink.name)!.wait(ms, signal),
+      sinkHold: (signal) => recoveries.get(sink.name)!.hold(signal),
+    });
+  const dispatchers = new Map(sinks.map((sink) => [sink.name, dispatcherOf(sink)]));
+  const run = recordRunner(settings, dispatchers, listeners);
   const scheduler = new Scheduler({
     ordering: settings.ordering,
     maxInFlight: settings.maxInFlight,
     maxInFlightPerPartition: settings.maxInFlightPerPartition,
     nullKeys: settings.nullKeys,
-    run: (record) => dispatcher.dispatch(record),
+    run,
   });
   const detachLimit = limit.attach(scheduler, metrics.inFlightLimit);
   opened.push(async () => detachLimit());
@@ -218,13 +252,15 @@ async function start(
       : await startHealthServer({ port: serverPort, registry: metrics.registry, notReadyReason: () => readiness.notReadyReason() });
   if (server) opened.push(() => server.close());
 
-  logger.info(
+  logger[announce ? 'info' : 'debug'](
     {
       brokers: settings.brokers,
       topics: settings.topics,
       group: settings.groupId,
       ordering: settings.ordering,
       format: settings.format,
+      ...(settings.filter ? { filter: settings.filter } : {}),
+      ...(settings.route ? { route: settings.route, sinks: sinks.map((s) => s.name) } : {}),
       metricsPort: server?.port,
     },
     'starting dispatcher',
@@ -262,7 +298,7 @@ async function start(
     buffered,
     stop: (graceMs = settings.shutdownGraceMs) =>
       (stopped ??= drain(
-        { readiness, source, scheduler, offsets, hardStop, abortRequests: () => sender.destroy(), release: closeOpened, logger },
+        { readiness, source, scheduler, offsets, hardStop, abortRequests: destroySenders, release: closeOpened, logger },
         graceMs,
       )),
   };
@@ -289,17 +325,80 @@ async function checkTopics(admin: Admin, settings: Settings): Promise<void> {
   }
 }
 
-/** The undici sender, with the sink's TLS and its bearer token file. */
-function createSender(settings: Settings, logger: Logger): HttpSender {
-  const tokenFile = settings.sinkTokenFile
-    ? new TokenFile(settings.sinkTokenFile, (error) =>
-        logger.warn({ err: error }, 'cannot read the sink token file; keeping the last token'),
-      )
-    : undefined;
+/** One sink as its dispatcher and sender see it: a named sink's fields, the process-wide settings where it left them out. */
+interface SinkSpec {
+  name: string;
+  uri: string;
+  host: string | undefined;
+  requestTimeoutMs: number;
+  retry: number;
+  backoffPolicy: Settings['backoffPolicy'];
+  backoffDelayMs: number;
+  deadLetterSinkUri: string | undefined;
+}
+
+/** K_SINK as `default`, then SINKS. */
+function sinkSpecs(settings: Settings): SinkSpec[] {
+  const defaults: SinkSpec = {
+    name: DEFAULT_SINK,
+    uri: settings.sinkUri,
+    host: settings.sinkHost,
+    requestTimeoutMs: settings.requestTimeoutMs,
+    retry: settings.retry,
+    backoffPolicy: settings.backoffPolicy,
+    backoffDelayMs: settings.backoffDelayMs,
+    deadLetterSinkUri: settings.deadLetterSinkUri,
+  };
+  const named = Object.entries(settings.sinks ?? {}).map(([name, sink]): SinkSpec => ({
+    name,
+    uri: sink.uri,
+    // A Host header belongs to its own URI: K_SINK's is not inherited.
+    host: sink.host,
+    requestTimeoutMs: sink.requestTimeoutMs ?? defaults.requestTimeoutMs,
+    retry: sink.retry ?? defaults.retry,
+    // A named sink's backoff delay alone keeps the policy of the process, as BACKOFF_DELAY alone does.
+    backoffPolicy: sink.backoffPolicy ?? defaults.backoffPolicy,
+    backoffDelayMs: sink.backoffDelayMs ?? defaults.backoffDelayMs,
+    deadLetterSinkUri: sink.deadLetterSinkUri ?? defaults.deadLetterSinkUri,
+  }));
+  return [defaults, ...named];
+}
+
+/**
+ * What the scheduler runs per record: the default sink's dispatcher itself when there is neither a
+ * filter nor a route (no context is built for a record then), else the routing dispatcher in front.
+ */
+function recordRunner(
+  settings: Settings,
+  dispatchers: ReadonlyMap<string, RecordDispatcher>,
+  listener: DispatchListener,
+): (record: KafkaRecord) => Promise<unknown> {
+  if (settings.filter === undefined && settings.route === undefined) {
+    const only = dispatchers.get(DEFAULT_SINK)!;
+    return (record) => only.dispatch(record);
+  }
+  const routing = new RoutingDispatcher({
+    filter: settings.filter === undefined ? undefined : new RecordFilter(settings.filter, settings.keyType),
+    router: new Router(settings.route, new Set(dispatchers.keys()), settings.keyType),
+    dispatchers,
+    listener,
+    keyType: settings.keyType,
+  });
+  return (record) => routing.dispatch(record);
+}
+
+/** The undici sender of one sink, with the sinks' TLS; the bearer token file is K_SINK's alone. */
+function createSender(settings: Settings, sink: SinkSpec, logger: Logger): HttpSender {
+  const tokenFile =
+    settings.sinkTokenFile && sink.name === DEFAULT_SINK
+      ? new TokenFile(settings.sinkTokenFile, (error) =>
+          logger.warn({ err: error }, 'cannot read the sink token file; keeping the last token'),
+        )
+      : undefined;
   return new HttpSender({
-    sinkUri: settings.sinkUri,
-    hostHeader: settings.sinkHost,
-    timeoutMs: settings.requestTimeoutMs,
+    sinkUri: sink.uri,
+    hostHeader: sink.host,
+    timeoutMs: sink.requestTimeoutMs,
     connections: Math.min(settings.maxInFlight, 256),
     tls: { ca: settings.sinkCaCerts, cert: settings.sinkClientCert, key: settings.sinkClientKey },
     bearerToken: tokenFile ? () => tokenFile.get() : undefined,

@@ -32,6 +32,16 @@ export function loggingListener(logger: Logger): DispatchListener {
     },
     onFinished(record, result) {
       if (result.outcome === 'delivered') return;
+      if (result.outcome === 'filtered') {
+        // A filter that fails on a record is a mistake worth seeing; one that is false, routine.
+        if (result.error)
+          logger.warn(
+            { ...describeRecord(record), code: result.error.code, err: result.error.message },
+            'filter failed on a record: filtered',
+          );
+        else logger.debug(describeRecord(record), 'record filtered');
+        return;
+      }
       const fields = {
         ...describeRecord(record),
         outcome: result.outcome,

@@ -1,5 +1,6 @@
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics, type Aggregator } from 'prom-client';
 import type { AttemptFailure, AttemptReport, DispatchListener, DispatchResult } from '../dispatch/outcome.js';
+import { DEFAULT_SINK } from '../dispatch/router.js';
 import type { KafkaRecord } from '../source/record.js';
 import { BucketHistogram, type HistogramCell } from './bucket-histogram.js';
 
@@ -29,10 +30,11 @@ const END_TO_END_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
 export class DispatchMetrics implements DispatchListener {
   readonly registry = new Registry();
   readonly received: Counter<'topic'>;
-  readonly finished: Counter<'topic' | 'outcome' | 'status_class'>;
-  readonly attempts: Counter<'topic' | 'target' | 'status_class'>;
+  readonly finished: Counter<'topic' | 'outcome' | 'status_class' | 'sink'>;
+  readonly attempts: Counter<'topic' | 'target' | 'status_class' | 'sink'>;
   readonly retries: Counter<'topic'>;
-  readonly attemptDuration: BucketHistogram<'target' | 'status_class'>;
+  readonly attemptDuration: BucketHistogram<'target' | 'status_class' | 'sink'>;
+  readonly expressionErrors: Counter<'topic' | 'expression'>;
   readonly endToEnd: BucketHistogram<'topic' | 'outcome'>;
   readonly inFlight: Gauge;
   readonly inFlightCapacity: Gauge;
@@ -52,11 +54,14 @@ export class DispatchMetrics implements DispatchListener {
   readonly groupLagSeconds: Gauge<'group' | 'topic'>;
   readonly lagRefreshFailures: Counter;
   /** Plain totals for the live progress line and summaries, without scraping the registry. */
-  readonly totals = { received: 0, delivered: 0, deadLettered: 0, skipped: 0, discarded: 0, attempts: 0 };
+  readonly totals = { received: 0, delivered: 0, deadLettered: 0, skipped: 0, discarded: 0, filtered: 0, attempts: 0 };
   private readonly waitingToRetry = new WeakSet<KafkaRecord>();
   /** Labelled children resolved once: prom-client hashes the label object on every call otherwise. */
   private readonly children = new Map<string, HistogramCell>();
   private readonly counts = new Map<string, PendingCount>();
+  /** Per topic, the cells of the common path (received, one 2xx attempt, delivered): no key strings per record. */
+  private readonly deliveredPaths = new Map<string, DeliveredPath>();
+  private sinkSuccessDuration: HistogramCell | undefined;
   /** Records between onReceived and onFinished, read into the gauge at scrape time. */
   private inFlightCount = 0;
 
@@ -73,24 +78,32 @@ export class DispatchMetrics implements DispatchListener {
     };
     const pendingCounter = <L extends string>(name: string, help: string, labelNames: L[]) =>
       new Counter<L>({ name, help, labelNames, registers, collect: flushCounts });
-    const gauge = <L extends string>(name: string, help: string, labelNames: L[] = []) =>
-      new Gauge<L>({ name, help, labelNames, registers });
+    // How a gauge merges across the members of one pod (CONSUMERS > 1, src/cluster/metrics-merge.ts):
+    // what each member holds of its own adds up; what every member reads of the whole group (lag,
+    // demand) is the same number N times and must not be summed into N× of it.
+    const gauge = <L extends string>(name: string, help: string, labelNames: L[] = [], aggregator: Aggregator = 'sum') =>
+      new Gauge<L>({ name, help, labelNames, registers, aggregator });
     this.received = pendingCounter('kafka_dispatch_records_received_total', 'Records taken from Kafka and started.', ['topic']);
     this.finished = pendingCounter(
       'kafka_dispatch_records_finished_total',
-      'Records finished, by outcome (delivered, dead_lettered, skipped, discarded) and the class of the last sink status.',
-      ['topic', 'outcome', 'status_class'],
+      'Records finished, by outcome (delivered, dead_lettered, skipped, discarded, filtered), the class of the last sink status and the sink ROUTE chose (default: K_SINK; none: filtered or unroutable).',
+      ['topic', 'outcome', 'status_class', 'sink'],
     );
     this.attempts = pendingCounter(
       'kafka_dispatch_attempts_total',
-      'HTTP attempts, to the sink or the dead-letter sink, by status class (none: no answer).',
-      ['topic', 'target', 'status_class'],
+      'HTTP attempts, to the sink or the dead-letter sink, by status class (none: no answer) and sink (default: K_SINK).',
+      ['topic', 'target', 'status_class', 'sink'],
     );
     this.retries = counter('kafka_dispatch_retries_total', 'Attempts that were followed by another one.', ['topic']);
+    this.expressionErrors = counter(
+      'kafka_dispatch_expression_errors_total',
+      'Records FILTER (expression="filter": the record counts as filtered) or ROUTE (expression="route": unroutable) failed on.',
+      ['topic', 'expression'],
+    );
     this.attemptDuration = new BucketHistogram(
       'kafka_dispatch_attempt_duration_seconds',
       'Duration of one HTTP attempt.',
-      ['target', 'status_class'],
+      ['target', 'status_class', 'sink'],
       LATENCY_BUCKETS,
       this.registry,
     );
@@ -119,6 +132,7 @@ export class DispatchMetrics implements DispatchListener {
       name: 'kafka_dispatch_concurrency_demand',
       help: "The concurrency the workload needs (Little's law): the topics' arrival rate times the sink's unloaded latency. Topic-wide, the same on every replica.",
       registers,
+      aggregator: 'max',
       collect: () => {
         const value = this.demandRead?.();
         if (value !== undefined) this.demand.set(value);
@@ -149,26 +163,37 @@ export class DispatchMetrics implements DispatchListener {
       'kafka_dispatch_committed_offset',
       'The last offset this member committed (the next to consume), per partition it owns.',
       ['topic', 'partition'],
+      'max',
     );
     this.connected = gauge(
       'kafka_dispatch_consumer_connected',
       '1 while the consumer is a member of its group and the brokers answer, else 0.',
+      [],
+      'min',
     );
     this.lag = gauge(
       'kafka_dispatch_consumer_lag',
       "Records between the group's committed offset and the partition's end, for every partition of the group's topics.",
       ['group', 'topic', 'partition'],
+      'max',
     );
     this.lagSeconds = gauge(
       'kafka_dispatch_consumer_lag_seconds',
       'Age of the oldest record not yet finished, per partition this member owns (0 when none is waiting).',
       ['group', 'topic', 'partition'],
+      'max',
     );
-    this.groupLag = gauge('kafka_dispatch_consumer_group_lag', 'Lag in records summed over the partitions of a topic.', ['group', 'topic']);
+    this.groupLag = gauge(
+      'kafka_dispatch_consumer_group_lag',
+      'Lag in records summed over the partitions of a topic.',
+      ['group', 'topic'],
+      'max',
+    );
     this.groupLagSeconds = gauge(
       'kafka_dispatch_consumer_group_lag_seconds',
       'The largest lag in seconds among the partitions of a topic this member owns.',
       ['group', 'topic'],
+      'max',
     );
     this.lagRefreshFailures = counter(
       'kafka_dispatch_lag_refresh_failures_total',
@@ -205,9 +230,21 @@ export class DispatchMetrics implements DispatchListener {
     return count;
   }
 
+  /** Resolved once per topic; each cell is still made on first use, so no series shows before its first count. */
+  private pathOf(topic: string): DeliveredPath {
+    let path = this.deliveredPaths.get(topic);
+    if (!path) {
+      path = { received: undefined, sinkSuccess: undefined, delivered: undefined, endToEnd: undefined };
+      this.deliveredPaths.set(topic, path);
+    }
+    return path;
+  }
+
   onReceived(record: KafkaRecord): void {
     this.totals.received++;
-    this.count(`r|${record.topic}`, () => this.received.labels({ topic: record.topic })).value++;
+    const path = this.pathOf(record.topic);
+    path.received ??= this.count(`r|${record.topic}`, () => this.received.labels({ topic: record.topic }));
+    path.received.value++;
     this.inFlightCount++;
   }
 
@@ -216,12 +253,31 @@ export class DispatchMetrics implements DispatchListener {
       this.totals.attempts++;
       if (this.waitingToRetry.delete(record)) this.retryBacklog.dec();
     }
+    // The common case (K_SINK answered 2xx) uses cells resolved once per topic; routed sinks take the keyed path.
+    if (
+      report.target === 'sink' &&
+      report.error === undefined &&
+      isSuccess(report.status) &&
+      (report.sink ?? DEFAULT_SINK) === DEFAULT_SINK
+    ) {
+      const path = this.pathOf(record.topic);
+      path.sinkSuccess ??= this.count(`a|${record.topic}|sink|2xx|${DEFAULT_SINK}`, () =>
+        this.attempts.labels({ topic: record.topic, target: 'sink', status_class: '2xx', sink: DEFAULT_SINK }),
+      );
+      path.sinkSuccess.value++;
+      this.sinkSuccessDuration ??= this.child(`d|sink|2xx|${DEFAULT_SINK}`, () =>
+        this.attemptDuration.labels({ target: 'sink', status_class: '2xx', sink: DEFAULT_SINK }),
+      );
+      this.sinkSuccessDuration.observe(report.durationMs / 1000);
+      return;
+    }
     const statusClass = report.error ? 'none' : classOf(report.status);
-    this.count(`a|${record.topic}|${report.target}|${statusClass}`, () =>
-      this.attempts.labels({ topic: record.topic, target: report.target, status_class: statusClass }),
+    const sink = report.sink ?? DEFAULT_SINK;
+    this.count(`a|${record.topic}|${report.target}|${statusClass}|${sink}`, () =>
+      this.attempts.labels({ topic: record.topic, target: report.target, status_class: statusClass, sink }),
     ).value++;
-    this.child(`d|${report.target}|${statusClass}`, () =>
-      this.attemptDuration.labels({ target: report.target, status_class: statusClass }),
+    this.child(`d|${report.target}|${statusClass}|${sink}`, () =>
+      this.attemptDuration.labels({ target: report.target, status_class: statusClass, sink }),
     ).observe(report.durationMs / 1000);
   }
 
@@ -251,15 +307,42 @@ export class DispatchMetrics implements DispatchListener {
     if (this.waitingToRetry.delete(record)) this.retryBacklog.dec();
     const key = result.outcome === 'dead-lettered' ? 'deadLettered' : result.outcome;
     this.totals[key]++;
+    const age = Math.max(0, (Date.now() - record.timestamp) / 1000);
+    if (result.outcome === 'delivered' && isSuccess(result.status) && (result.sink ?? DEFAULT_SINK) === DEFAULT_SINK) {
+      const path = this.pathOf(record.topic);
+      path.delivered ??= this.count(`f|${record.topic}|delivered|2xx|${DEFAULT_SINK}`, () =>
+        this.finished.labels({ topic: record.topic, outcome: 'delivered', status_class: '2xx', sink: DEFAULT_SINK }),
+      );
+      path.delivered.value++;
+      path.endToEnd ??= this.child(`e|${record.topic}|delivered`, () =>
+        this.endToEnd.labels({ topic: record.topic, outcome: 'delivered' }),
+      );
+      path.endToEnd.observe(age);
+      return;
+    }
     const outcome = result.outcome === 'dead-lettered' ? 'dead_lettered' : result.outcome;
     const statusClass = classOf(result.status);
-    this.count(`f|${record.topic}|${outcome}|${statusClass}`, () =>
-      this.finished.labels({ topic: record.topic, outcome, status_class: statusClass }),
+    const sink = result.sink ?? 'none';
+    this.count(`f|${record.topic}|${outcome}|${statusClass}|${sink}`, () =>
+      this.finished.labels({ topic: record.topic, outcome, status_class: statusClass, sink }),
     ).value++;
-    this.child(`e|${record.topic}|${outcome}`, () => this.endToEnd.labels({ topic: record.topic, outcome })).observe(
-      Math.max(0, (Date.now() - record.timestamp) / 1000),
-    );
+    const code = result.error?.code;
+    if (code === 'KD_FILTER_ERROR' || code === 'KD_ROUTE_ERROR') {
+      this.expressionErrors.inc({ topic: record.topic, expression: code === 'KD_FILTER_ERROR' ? 'filter' : 'route' });
+    }
+    this.child(`e|${record.topic}|${outcome}`, () => this.endToEnd.labels({ topic: record.topic, outcome })).observe(age);
   }
+}
+
+interface DeliveredPath {
+  received: PendingCount | undefined;
+  sinkSuccess: PendingCount | undefined;
+  delivered: PendingCount | undefined;
+  endToEnd: HistogramCell | undefined;
+}
+
+function isSuccess(status: number | undefined): boolean {
+  return status !== undefined && status >= 200 && status < 300;
 }
 
 /** `2xx`…`5xx`, or `none` when there was no HTTP answer. */

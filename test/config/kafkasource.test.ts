@@ -152,6 +152,33 @@ spec:
   });
 });
 
+describe('spec.consumers', () => {
+  it('sets CONSUMERS: that many group members in the pod, no warning', () => {
+    const layer = parseKafkaSource(manifest({ spec: '  consumers: 3\n' }));
+    expect(layer.issues).toEqual([]);
+    expect(layer.warnings).toEqual([]);
+    expect(layer.values.consumers).toBe(3);
+    expect(layer.origins.consumers).toBe('spec.consumers');
+  });
+
+  it('the environment overrides it, as every other manifest field', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kd-consumers-'));
+    try {
+      const file = join(dir, 'source.yaml');
+      writeFileSync(file, manifest({ spec: '  consumers: 3\n' }));
+      expect(resolveConfig({ kafkasource: file, env: {} }).settings.consumers).toBe(3);
+      expect(resolveConfig({ kafkasource: file, env: { CONSUMERS: '2' } }).settings.consumers).toBe(2);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it.each([0, 65, 1.5])('%s is an error naming spec.consumers and the range', (consumers) => {
+    const layer = parseKafkaSource(manifest({ spec: `  consumers: ${consumers}\n` }));
+    expect(layer.issues).toEqual([expect.objectContaining({ path: 'spec.consumers', message: expect.stringContaining('from 1 to 64') })]);
+  });
+});
+
 interface DeliveryCase {
   name: string;
   delivery: string | undefined;

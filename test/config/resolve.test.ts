@@ -174,6 +174,9 @@ const PRECEDENCE: Array<[string, PrecedenceCase]> = [
     'maxInFlight: flag',
     { key: 'maxInFlight', env: { MAX_IN_FLIGHT: '8' }, flags: ['--max-in-flight', '16'], value: 16, origin: '--max-in-flight' },
   ],
+  ['consumers: default', { key: 'consumers', value: 1, origin: 'default' }],
+  ['consumers: env', { key: 'consumers', env: { CONSUMERS: '4' }, value: 4, origin: 'env.CONSUMERS' }],
+  ['consumers: manifest', { key: 'consumers', manifest: { spec: '  consumers: 2\n' }, value: 2, origin: 'spec.consumers' }],
   ['commitIntervalMs: default', { key: 'commitIntervalMs', value: 5000, origin: 'default' }],
   ['commitIntervalMs: env', { key: 'commitIntervalMs', env: { COMMIT_INTERVAL: '1' }, value: 1000, origin: 'env.COMMIT_INTERVAL' }],
   ['brokers: manifest', { key: 'brokers', manifest: {}, value: ['manifest:9092'], origin: 'spec.bootstrapServers' }],
@@ -375,6 +378,11 @@ describe('errors', () => {
     const issues = issuesOf(() => resolveConfig({ env: { ...REQUIRED_ENV, RETRY_COUNT: 'lots', MAX_IN_FLIGHT: '1.5' } }));
     expect(issues.find((i) => i.path === 'env.RETRY_COUNT')!.message).toContain('"lots"');
     expect(issues.find((i) => i.path === 'env.MAX_IN_FLIGHT')!.message).toContain('"1.5"');
+  });
+
+  it('CONSUMERS out of range: the error names env.CONSUMERS and its range', () => {
+    const issues = issuesOf(() => resolveConfig({ env: { ...REQUIRED_ENV, CONSUMERS: '100' } }));
+    expect(issues).toEqual([{ path: 'env.CONSUMERS', message: 'must be an integer from 1 to 64, got "100"' }]);
   });
 
   it('the error message lists every path', () => {

@@ -40,6 +40,7 @@ describe('the configuration schema', () => {
       initialOffset: 'latest',
       ordering: 'ordered',
       maxInFlight: 256,
+      consumers: 1,
       maxInFlightPerPartition: 50,
       fetchMaxBytesPerPartition: 256 * 1024,
       fetchMaxWaitMs: 100,
@@ -86,6 +87,9 @@ describe('the configuration schema', () => {
       'max-buffered-records',
       'fetch-max-bytes-per-partition',
       'fetch-max-wait',
+      'filter',
+      'sinks',
+      'route',
     ]);
     for (const option of ANNOTATABLE) expect(option.kafkaSource).toContain(`annotation kafka-dispatch/${option.flag}`);
   });
@@ -131,6 +135,8 @@ describe('the configuration schema', () => {
     it.each([
       ['max-in-flight', '0', 'must be an integer from 1 to 100000, got "0"'],
       ['max-in-flight', 'many', 'must be an integer from 1 to 100000, in decimal digits, got "many"'],
+      ['consumers', '0', 'must be an integer from 1 to 64, got "0"'],
+      ['consumers', '65', 'must be an integer from 1 to 64, got "65"'],
       ['request-timeout', '0', 'must be greater than 0, got "0"'],
       ['request-timeout', 'soon', 'must be seconds (e.g. 2 or 0.5) or an ISO-8601 duration (e.g. PT0.5S), got "soon"'],
       ['ordering', 'chaos', 'must be one of ordered, unordered, key, got "chaos"'],

@@ -8,7 +8,7 @@ describe('health server', () => {
     for (const s of servers.splice(0)) await s.close();
   });
 
-  async function start(notReadyReason: () => string | undefined) {
+  async function start(notReadyReason: () => string | undefined | Promise<string | undefined>) {
     const registry = new Registry();
     new Counter({ name: 'kd_test_total', help: 'a counter', registers: [registry] }).inc(3);
     const server = await startHealthServer({ port: 0, host: '127.0.0.1', registry, notReadyReason });
@@ -33,6 +33,16 @@ describe('health server', () => {
     const after = await fetch(server.url('/readyz?verbose=1'));
     expect(after.status).toBe(200);
     expect(await after.text()).toBe('ready');
+  });
+
+  it('waits for a readiness that is a promise (the pool asks its members) and answers by it', async () => {
+    let reason: string | undefined = 'member 2: starting';
+    const server = await start(() => Promise.resolve(reason));
+    const before = await fetch(server.url('/readyz'));
+    expect(before.status).toBe(503);
+    expect(await before.text()).toBe('member 2: starting');
+    reason = undefined;
+    expect((await fetch(server.url('/readyz'))).status).toBe(200);
   });
 
   it('serves the registry on /metrics in the Prometheus text format', async () => {
