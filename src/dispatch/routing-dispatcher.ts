@@ -2,6 +2,9 @@ import type { KeyType } from '../config/settings.js';
 import type { KafkaRecord } from '../source/record.js';
 import type { DispatchListener, DispatchResult } from './outcome.js';
 import type { RecordDispatcher } from './record-dispatcher.js';
+
+/** What dispatches a sink's records: its record dispatcher, or its batch dispatcher (BATCH_MAX_RECORDS > 1). */
+export type SinkDispatcher = Pick<RecordDispatcher, 'dispatch' | 'reject'>;
 import type { RecordFilter } from './record-filter.js';
 import { recordContext } from './record-expression.js';
 import { DEFAULT_SINK, type Router } from './router.js';
@@ -10,7 +13,7 @@ export interface RoutingDispatcherOptions {
   filter?: RecordFilter | undefined;
   router: Router;
   /** One record dispatcher per sink, by name; `default` (K_SINK) among them, whose dead letters take the unroutable. */
-  dispatchers: ReadonlyMap<string, RecordDispatcher>;
+  dispatchers: ReadonlyMap<string, SinkDispatcher>;
   listener: DispatchListener;
   keyType: KeyType;
 }
@@ -23,7 +26,7 @@ export interface RoutingDispatcherOptions {
  * a record is finished when its chosen sink finished it.
  */
 export class RoutingDispatcher {
-  private readonly fallback: RecordDispatcher;
+  private readonly fallback: SinkDispatcher;
 
   constructor(private readonly options: RoutingDispatcherOptions) {
     const fallback = options.dispatchers.get(DEFAULT_SINK);
