@@ -100,13 +100,6 @@ function checkCombinations(values: PartialSettings, origins: Partial<Record<Sett
   if (values.sinks !== undefined && values.route === undefined && !refused('route')) {
     issues.push({ path: at('sinks'), message: 'SINKS are chosen per record by ROUTE: set ROUTE too (e.g. headers.model)' });
   }
-  // Batches keep no order yet: the ordered and key modes would need a batch per lane (docs/batching.md).
-  if (values.batchMaxRecords !== undefined && values.batchMaxRecords > 1 && values.ordering !== 'unordered') {
-    issues.push({
-      path: at('batchMaxRecords'),
-      message: `batching (BATCH_MAX_RECORDS > 1) needs ORDERING=unordered for now, got ORDERING=${values.ordering}`,
-    });
-  }
   if (Boolean(values.tlsCert) !== Boolean(values.tlsKey)) {
     issues.push({
       path: at(values.tlsCert ? 'tlsCert' : 'tlsKey'),

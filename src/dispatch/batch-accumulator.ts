@@ -66,6 +66,32 @@ export class BatchAccumulator {
     });
   }
 
+  /**
+   * A run of consecutive records of one lane (ORDERING ordered or key): they go in one batch, never
+   * split over two in flight at once. The scheduler made the run fit BATCH_MAX_RECORDS and BYTES.
+   */
+  addRun(records: readonly KafkaRecord[]): Array<Promise<DispatchResult | undefined>> {
+    const { maxRecords, maxBytes } = this.options;
+    const now = performance.now();
+    const entries: BatchEntry[] = [];
+    const promises = records.map(
+      (record) =>
+        new Promise<DispatchResult | undefined>((resolve) => {
+          entries.push({ record, bytes: this.options.bytesOf(record), enteredAt: now, attempts: 0, resolve });
+        }),
+    );
+    const bytes = entries.reduce((sum, entry) => sum + entry.bytes, 0);
+    if (this.open && (this.open.entries.length + entries.length > maxRecords || this.open.bytes + bytes > maxBytes)) this.flush();
+    if (!this.open) {
+      this.open = { entries: [], bytes: 0, openedAt: now };
+      this.timer = setTimeout(() => this.flush(), this.options.maxWaitMs);
+    }
+    this.open.entries.push(...entries);
+    this.open.bytes += bytes;
+    if (this.open.entries.length >= maxRecords || this.open.bytes >= maxBytes) this.flush();
+    return promises;
+  }
+
   /** Sends the open batch now (the stop does not wait out `maxWaitMs`). */
   flush(): void {
     const batch = this.open;

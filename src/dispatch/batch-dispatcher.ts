@@ -41,6 +41,11 @@ export interface BatchDispatcherOptions {
   signal?: AbortSignal;
   sinkWait?: (ms: number, signal: AbortSignal | undefined) => Promise<WaitEnd>;
   onBatch?: (report: BatchReport) => void;
+  /**
+   * ORDERING ordered or key: a batch's halves go one after the other, and its failed items are
+   * retried alone one after the other, so a lane's records reach the sink in their order.
+   */
+  inOrder?: boolean;
 }
 
 /**
@@ -68,6 +73,12 @@ export class BatchDispatcher {
   dispatch(record: KafkaRecord): Promise<DispatchResult | undefined> {
     this.options.listener.onReceived?.(record);
     return this.accumulator.add(record);
+  }
+
+  /** Consecutive records of one lane, kept in one batch (Scheduler laneRuns); resolves when all finished. */
+  dispatchRun(records: readonly KafkaRecord[]): Promise<unknown> {
+    for (const record of records) this.options.listener.onReceived?.(record);
+    return Promise.all(this.accumulator.addRun(records));
   }
 
   /** Unroutable records are never batched: the record dispatcher dead-letters them. */
@@ -145,7 +156,10 @@ export class BatchDispatcher {
       return;
     }
     const middle = Math.ceil(batched.length / 2);
-    await Promise.all([this.run(batched.slice(0, middle)), this.run(batched.slice(middle))]);
+    if (this.options.inOrder) {
+      await this.run(batched.slice(0, middle));
+      await this.run(batched.slice(middle));
+    } else await Promise.all([this.run(batched.slice(0, middle)), this.run(batched.slice(middle))]);
   }
 
   /** One HTTP exchange of a batch: every record of it hears of the attempt, as it would alone. */
@@ -187,13 +201,14 @@ export class BatchDispatcher {
   private async settle(entries: BatchEntry[], response: SinkResponse): Promise<void> {
     const { codec, listener, sinkName } = this.options;
     const results = mapBatchResponse(response, entries.length, codec);
+    const failed: BatchEntry[] = [];
     await Promise.all(
       entries.map(async (entry, index) => {
         const item = results?.[index];
         const error = results ? itemError(item, codec) : undefined;
         if (error !== undefined) {
           listener.onAttemptFailed?.(entry.record, { attempt: entry.attempts, error: new BatchItemError(error), nextDelayMs: 0 });
-          this.alone(entry);
+          failed.push(entry);
           return;
         }
         if (results) await this.reply(entry.record, item);
@@ -208,11 +223,18 @@ export class BatchDispatcher {
         entry.resolve(result);
       }),
     );
+    if (!this.options.inOrder) {
+      for (const entry of failed) this.alone(entry);
+      return;
+    }
+    for (const entry of failed.sort((a, b) => entries.indexOf(a) - entries.indexOf(b))) await this.alone(entry);
   }
 
   /** The record's own path: a fresh first attempt, its retries, its dead letter. */
-  private alone(entry: BatchEntry): void {
-    entry.resolve(this.options.single.dispatch(entry.record, { startedAt: entry.enteredAt, attempts: entry.attempts }));
+  private alone(entry: BatchEntry): Promise<unknown> {
+    const finished = this.options.single.dispatch(entry.record, { startedAt: entry.enteredAt, attempts: entry.attempts });
+    entry.resolve(finished);
+    return finished.catch(() => {});
   }
 
   /** The item's result, under its record's key and headers. */

@@ -4,7 +4,10 @@ import type { DispatchListener, DispatchResult } from './outcome.js';
 import type { RecordDispatcher } from './record-dispatcher.js';
 
 /** What dispatches a sink's records: its record dispatcher, or its batch dispatcher (BATCH_MAX_RECORDS > 1). */
-export type SinkDispatcher = Pick<RecordDispatcher, 'dispatch' | 'reject'>;
+export type SinkDispatcher = Pick<RecordDispatcher, 'dispatch' | 'reject'> & {
+  /** A run of consecutive records of one lane that must travel in one batch (BatchDispatcher). */
+  dispatchRun?(records: readonly KafkaRecord[]): Promise<unknown>;
+};
 import type { RecordFilter } from './record-filter.js';
 import { recordContext } from './record-expression.js';
 import { DEFAULT_SINK, type Router } from './router.js';
@@ -32,6 +35,36 @@ export class RoutingDispatcher {
     const fallback = options.dispatchers.get(DEFAULT_SINK);
     if (!fallback) throw new Error(`routing: no dispatcher for the "${DEFAULT_SINK}" sink`);
     this.fallback = fallback;
+  }
+
+  /**
+   * A lane's run of records (batching in ordered or key): each is filtered and routed as alone, and
+   * the records of one sink go to it together, in their order, to share one batch.
+   */
+  dispatchRun(records: readonly KafkaRecord[]): Promise<unknown> {
+    const { filter, router, listener } = this.options;
+    const finished: Array<Promise<unknown>> = [];
+    const bySink = new Map<string, KafkaRecord[]>();
+    for (const record of records) {
+      const context = recordContext(record, this.options.keyType);
+      if (filter) {
+        const verdict = filter.test(record, context);
+        if (!verdict.matches) {
+          listener.onReceived?.(record);
+          listener.onFinished?.(record, { outcome: 'filtered', attempts: 0, durationMs: 0, error: verdict.error });
+          continue;
+        }
+      }
+      const route = router.route(record, context);
+      if ('unroutable' in route) finished.push(this.fallback.reject(record, route.unroutable));
+      else bySink.set(route.sink, [...(bySink.get(route.sink) ?? []), record]);
+    }
+    for (const [sink, routed] of bySink) {
+      const dispatcher = this.options.dispatchers.get(sink)!;
+      if (dispatcher.dispatchRun) finished.push(dispatcher.dispatchRun(routed));
+      else for (const record of routed) finished.push(dispatcher.dispatch(record));
+    }
+    return Promise.all(finished);
   }
 
   dispatch(record: KafkaRecord): Promise<DispatchResult | undefined> {

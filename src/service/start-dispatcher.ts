@@ -12,7 +12,7 @@ import { RecordFilter } from '../dispatch/record-filter.js';
 import { DEFAULT_SINK, Router } from '../dispatch/router.js';
 import { RoutingDispatcher, type SinkDispatcher } from '../dispatch/routing-dispatcher.js';
 import { BatchDispatcher, batchOfOne } from '../dispatch/batch-dispatcher.js';
-import type { BatchCodec } from '../dispatch/batch-encode.js';
+import { recordBytes, type BatchCodec } from '../dispatch/batch-encode.js';
 import { OffsetManager } from '../offsets/offset-manager.js';
 import { startHealthServer } from '../server/health-server.js';
 import { HttpSender } from '../sink/http-sender.js';
@@ -242,16 +242,21 @@ async function start(
       signal: hardStop.signal,
       sinkWait: (ms, signal) => recoveries.get(sink.name)!.wait(ms, signal),
       onBatch: (report) => metrics.observeBatch(report),
+      inOrder: settings.ordering !== 'unordered',
     });
   };
   const dispatchers = new Map(sinks.map((sink) => [sink.name, dispatcherOf(sink)]));
-  const run = recordRunner(settings, dispatchers, listeners);
+  const { run, runRun } = recordRunner(settings, dispatchers, listeners);
   const scheduler = new Scheduler({
     ordering: settings.ordering,
     maxInFlight: settings.maxInFlight,
     maxInFlightPerPartition: settings.maxInFlightPerPartition,
     nullKeys: settings.nullKeys,
     run,
+    // Batching with order: a lane hands its consecutive records over together, one run in flight per lane.
+    ...(batching && settings.ordering !== 'unordered'
+      ? { laneRuns: { maxRecords: settings.batchMaxRecords, maxBytes: settings.batchMaxBytes, bytesOf: recordBytes, runRun } }
+      : {}),
   });
   const detachLimit = limit.attach(scheduler, metrics.inFlightLimit);
   opened.push(async () => detachLimit());
@@ -411,10 +416,13 @@ function recordRunner(
   settings: Settings,
   dispatchers: ReadonlyMap<string, SinkDispatcher>,
   listener: DispatchListener,
-): (record: KafkaRecord) => Promise<unknown> {
+): { run: (record: KafkaRecord) => Promise<unknown>; runRun: (records: KafkaRecord[]) => Promise<unknown> } {
   if (settings.filter === undefined && settings.route === undefined) {
     const only = dispatchers.get(DEFAULT_SINK)!;
-    return (record) => only.dispatch(record);
+    return {
+      run: (record) => only.dispatch(record),
+      runRun: (records) => (only.dispatchRun ? only.dispatchRun(records) : Promise.all(records.map((record) => only.dispatch(record)))),
+    };
   }
   const routing = new RoutingDispatcher({
     filter: settings.filter === undefined ? undefined : new RecordFilter(settings.filter, settings.keyType),
@@ -423,7 +431,7 @@ function recordRunner(
     listener,
     keyType: settings.keyType,
   });
-  return (record) => routing.dispatch(record);
+  return { run: (record) => routing.dispatch(record), runRun: (records) => routing.dispatchRun(records) };
 }
 
 /** The undici sender of one sink, with the sinks' TLS; the bearer token file is K_SINK's alone. */

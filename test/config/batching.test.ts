@@ -66,13 +66,9 @@ describe('batching settings', () => {
     expect(issue!.message).toMatch(/^must be at most/);
   });
 
-  it.each(['ordered', 'key'])('batching with ORDERING=%s is refused, naming BATCH_MAX_RECORDS', (ordering) => {
-    expect(issuesOf({ ORDERING: ordering, BATCH_MAX_RECORDS: '8' })).toEqual([
-      {
-        path: 'env.BATCH_MAX_RECORDS',
-        message: `batching (BATCH_MAX_RECORDS > 1) needs ORDERING=unordered for now, got ORDERING=${ordering}`,
-      },
-    ]);
+  it.each(['ordered', 'key', 'unordered'] as const)('batching goes with ORDERING=%s', (ordering) => {
+    const { settings } = resolveConfig({ env: { ...REQUIRED_ENV, ORDERING: ordering, BATCH_MAX_RECORDS: '8' } });
+    expect(settings).toMatchObject({ ordering, batchMaxRecords: 8 });
   });
 
   it('BATCH_MAX_RECORDS=1 goes with any ordering', () => {

@@ -166,4 +166,89 @@ describe('micro-batching (BATCH_MAX_RECORDS > 1) against the real broker', () =>
     expect(delivered.flatMap((request) => itemsOf(request).map((item) => item.n)).sort()).toEqual([0, 1, 2, 3, 4, 6, 7]);
     expect(res.dispatcher.metrics.totals).toMatchObject({ delivered: 7, deadLettered: 1, skipped: 0 });
   });
+
+  /** Requests that overlapped in time at the sink (one started before the other was answered). */
+  function overlapping(requests: RecordedRequest[]): Array<[RecordedRequest, RecordedRequest]> {
+    const pairs: Array<[RecordedRequest, RecordedRequest]> = [];
+    for (const a of requests)
+      for (const b of requests) if (a.n < b.n && b.receivedAt < (a.answeredAt ?? Number.POSITIVE_INFINITY)) pairs.push([a, b]);
+    return pairs;
+  }
+
+  it('ordered: one batch in flight per partition, of consecutive records, in offset order', async () => {
+    const { topic, group } = await createTopic(2);
+    // Slow, uneven answers: a second batch of a partition in flight would show up as an overlap.
+    const sink = await res.sink((request) => ({ delayMs: 5 + (request.n % 3) * 10, body: '[]' }));
+    const total = 120;
+    await produce(
+      topic,
+      Array.from({ length: total }, (_, n) => ({ partition: n % 2, value: JSON.stringify({ n, partition: n % 2 }) })),
+    );
+    res.dispatcher = await startTestDispatcher({
+      topics: [topic],
+      groupId: group,
+      sinkUri: sink.url,
+      ordering: 'ordered',
+      concurrencyLimit: 'fixed',
+      maxInFlight: 32,
+      batchMaxRecords: 8,
+      batchMaxWaitMs: 5,
+    });
+    await waitForCommitted(group, topic, 2, total / 2);
+    const items = (request: RecordedRequest) => JSON.parse(request.body) as Array<{ n: number; partition: number }>;
+    for (const partition of [0, 1]) {
+      const arrived = sink.requests.flatMap((request) =>
+        items(request)
+          .filter((item) => item.partition === partition)
+          .map((item) => item.n),
+      );
+      expect(arrived).toEqual(Array.from({ length: total / 2 }, (_, i) => i * 2 + partition));
+      const holding = sink.requests.filter((request) => items(request).some((item) => item.partition === partition));
+      expect(overlapping(holding)).toEqual([]);
+    }
+    // Runs of a partition, not one record per partition per request.
+    expect(sink.requests.length).toBeLessThanOrEqual(total / 4);
+    expect(res.dispatcher.metrics.totals).toMatchObject({ delivered: total });
+  });
+
+  it('key: batches hold runs of a key and heads of many keys, never two in flight with the same key', async () => {
+    const { topic, group } = await createTopic(1);
+    const sink = await res.sink((request) => ({ delayMs: 5 + (request.n % 4) * 8, body: '[]' }));
+    const keys = ['a', 'b', 'c', 'd', 'e'];
+    const total = 100;
+    await produce(
+      topic,
+      Array.from({ length: total }, (_, n) => ({ key: keys[n % keys.length]!, value: JSON.stringify({ n, key: keys[n % keys.length] }) })),
+    );
+    res.dispatcher = await startTestDispatcher({
+      topics: [topic],
+      groupId: group,
+      sinkUri: sink.url,
+      ordering: 'key',
+      concurrencyLimit: 'fixed',
+      maxInFlight: 40,
+      maxInFlightPerPartition: 40,
+      batchMaxRecords: 10,
+      batchMaxWaitMs: 5,
+    });
+    await waitForCommitted(group, topic, 1, total);
+    const items = (request: RecordedRequest) => JSON.parse(request.body) as Array<{ n: number; key: string }>;
+    for (const key of keys) {
+      const arrived = sink.requests.flatMap((request) =>
+        items(request)
+          .filter((item) => item.key === key)
+          .map((item) => item.n),
+      );
+      expect(arrived).toEqual(Array.from({ length: total / keys.length }, (_, i) => i * keys.length + keys.indexOf(key)));
+      const holding = sink.requests.filter((request) => items(request).some((item) => item.key === key));
+      expect(overlapping(holding)).toEqual([]);
+    }
+    const keysPer = sink.requests.map((request) => new Set(items(request).map((item) => item.key)).size);
+    const mostOfOneKey = Math.max(
+      ...sink.requests.map((request) => Math.max(...keys.map((key) => items(request).filter((item) => item.key === key).length))),
+    );
+    expect(Math.max(...keysPer)).toBeGreaterThan(1);
+    expect(mostOfOneKey).toBeGreaterThan(1);
+    expect(res.dispatcher.metrics.totals).toMatchObject({ delivered: total });
+  });
 });
