@@ -125,12 +125,12 @@ export class BatchDispatcher {
       } catch (error) {
         if (!(error instanceof RecordFormatError)) throw error;
         // The record dispatcher fails to encode it the same way and dead-letters it.
-        this.alone(entry);
+        void this.alone(entry);
       }
     }
     if (batched.length === 0) return;
     if (batched.length === 1) {
-      this.alone(batched[0]!);
+      void this.alone(batched[0]!);
       return;
     }
     const request = encodeBatch(items, this.options.codec);
@@ -224,7 +224,7 @@ export class BatchDispatcher {
       }),
     );
     if (!this.options.inOrder) {
-      for (const entry of failed) this.alone(entry);
+      for (const entry of failed) void this.alone(entry);
       return;
     }
     for (const entry of failed.sort((a, b) => entries.indexOf(a) - entries.indexOf(b))) await this.alone(entry);
