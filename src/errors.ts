@@ -68,6 +68,16 @@ export class RecordFormatError extends DispatchError {
   }
 }
 
+/**
+ * Micro-batching: the sink answered 2xx but marked this record's item failed (docs/batching.md).
+ * Retriable: the record is retried alone, then dead-lettered alone.
+ */
+export class BatchItemError extends DispatchError {
+  constructor(message: string) {
+    super('KD_BATCH_ITEM_FAILED', `the sink marked the item failed: ${message}`, { retriable: true });
+  }
+}
+
 /** A required tool (java, mvn) or service (a broker) is not there. */
 export class EnvironmentError extends DispatchError {
   constructor(code: string, message: string) {

@@ -102,6 +102,7 @@ export const FAILURE_POLICY = choice('skip', 'block');
 export const NULL_KEYS = choice('partition', 'unordered');
 export const CONCURRENCY_LIMIT = choice('fixed', 'adaptive', 'demand');
 export const SASL_MECHANISM = choice('plain', 'scram-sha-256', 'scram-sha-512');
+export const BATCH_FORMAT = choice('json-array', 'kserve-v1', 'oip-v2', 'cloudevents-batch');
 
 export type Ordering = z.output<typeof ORDERING>;
 export type BackoffPolicy = z.output<typeof BACKOFF_POLICY>;
@@ -111,6 +112,7 @@ export type KeyType = z.output<typeof KEY_TYPE>;
 export type FailurePolicy = z.output<typeof FAILURE_POLICY>;
 export type NullKeys = z.output<typeof NULL_KEYS>;
 export type SaslMechanism = z.output<typeof SASL_MECHANISM>;
+export type BatchFormat = z.output<typeof BATCH_FORMAT>;
 
 /**
  * Duration limits. None may pass what a timer can wait (TIMER_MAX_MS, about 24.8 days); each is
@@ -706,6 +708,118 @@ export const SCHEMA = {
         metavar: 'TOPIC',
         annotation: true,
         description: 'Produce each 2xx response body (e.g. the inference result) to this topic, keyed like the input.',
+      },
+    ],
+  }),
+  /** Micro-batching (docs/batching.md): records per request; 1 = off, one record per request. */
+  batchMaxRecords: setting({
+    value: int(1, 10_000),
+    default: 1,
+    note: 'off',
+    options: [
+      {
+        env: ['BATCH_MAX_RECORDS'],
+        flag: 'batch-max-records',
+        text: intText,
+        annotation: true,
+        description: 'Send up to this many records in one request (batch-format); 1 sends each record alone, as without batching.',
+      },
+    ],
+  }),
+  /** A batch is closed before its values pass this many bytes (one larger record still goes, alone). */
+  batchMaxBytes: setting({
+    value: int(1024, 64 * 1024 * 1024),
+    default: 1024 * 1024,
+    unit: 'bytes',
+    options: [
+      {
+        env: ['BATCH_MAX_BYTES'],
+        flag: 'batch-max-bytes',
+        text: intText,
+        metavar: 'BYTES',
+        annotation: true,
+        description: "Close a batch before its records' values pass this many bytes; a larger record goes alone.",
+      },
+    ],
+  }),
+  /** How long the first record of a batch waits for more before the batch goes anyway. */
+  batchMaxWaitMs: setting({
+    value: millis({ max: MINUTE }),
+    default: 10,
+    unit: 'ms',
+    zero: 'send what is there',
+    options: [
+      {
+        env: ['BATCH_MAX_WAIT'],
+        flag: 'batch-max-wait',
+        text: durationText,
+        annotation: true,
+        description: 'Longest a record waits for others to fill its batch before the batch is sent short.',
+      },
+    ],
+  }),
+  /** The body of a batch request and how its response maps back to the records. */
+  batchFormat: setting({
+    value: BATCH_FORMAT,
+    default: 'json-array',
+    options: [
+      {
+        env: ['BATCH_FORMAT'],
+        flag: 'batch-format',
+        text: choiceText,
+        annotation: true,
+        description:
+          'Batch body: a JSON array of the values (json-array), KServe v1 {"instances":[...]}, Open Inference Protocol v2 {"inputs":[...]}, or application/cloudevents-batch+json.',
+      },
+    ],
+  }),
+  /** An item of a batch response that is an object with this field (not null) failed; `none` (read as '') = items never fail. */
+  batchItemErrorField: setting({
+    // An empty variable reads as unset: `none` is how to say no item ever fails.
+    value: z
+      .string()
+      .min(1)
+      .max(200)
+      .transform((field) => (field === 'none' ? '' : field)),
+    default: 'error',
+    options: [
+      {
+        env: ['BATCH_ITEM_ERROR_FIELD'],
+        flag: 'batch-item-error-field',
+        text: stringText,
+        metavar: 'FIELD',
+        annotation: true,
+        description:
+          'A response item that is an object with this field set (not null) is a failed item: retried alone, then dead-lettered alone. none: items never fail.',
+      },
+    ],
+  }),
+  /** oip-v2: the name and datatype of the one input tensor the batch becomes. */
+  batchOipInput: setting({
+    value: nonEmpty,
+    default: 'input-0',
+    options: [
+      {
+        env: ['BATCH_OIP_INPUT'],
+        flag: 'batch-oip-input',
+        text: stringText,
+        metavar: 'NAME',
+        annotation: true,
+        description: 'oip-v2: the name of the input tensor holding the batch (one row per record).',
+      },
+    ],
+  }),
+  batchOipDatatype: setting({
+    value: nonEmpty,
+    default: 'FP32',
+    options: [
+      {
+        env: ['BATCH_OIP_DATATYPE'],
+        flag: 'batch-oip-datatype',
+        text: stringText,
+        metavar: 'TYPE',
+        annotation: true,
+        description: 'oip-v2: the datatype of the input tensor (FP32, INT64, BYTES, ...).',
       },
     ],
   }),

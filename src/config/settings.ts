@@ -4,6 +4,7 @@
  */
 export type {
   BackoffPolicy,
+  BatchFormat,
   FailurePolicy,
   Format,
   InitialOffset,

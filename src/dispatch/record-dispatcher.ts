@@ -1,5 +1,5 @@
 import type { BackoffPolicy, FailurePolicy } from '../config/settings.js';
-import { DispatchError, RecordFormatError, SinkResponseError } from '../errors.js';
+import { BatchItemError, DispatchError, RecordFormatError, SinkResponseError } from '../errors.js';
 import { flattenHeaders } from '../source/headers.js';
 import type { KafkaRecord } from '../source/record.js';
 import type { OutboundRequest, Sender, SinkResponse } from '../sink/sender.js';
@@ -63,6 +63,18 @@ export interface RecordDispatcherOptions {
    * (sink-recovery.ts `hold`): those failures do not count against its retries.
    */
   sinkHold?: (signal: AbortSignal | undefined) => Promise<WaitEnd>;
+  /**
+   * Micro-batching's records sent alone (a batch of one): judges a 2xx answer as the record's item.
+   * An item marked failed is a retriable failure; `reply` is what goes to the reply topic (the whole
+   * body when absent).
+   */
+  itemResult?: (response: SinkResponse) => { error?: string | undefined; reply?: Buffer | undefined };
+}
+
+/** Where a record sent alone after its batch stands: its first attempt's time, the attempts it had. */
+export interface Resumed {
+  startedAt: number;
+  attempts: number;
 }
 
 /** The shortest wait between the rounds of `block`, whatever the backoff delay says. */
@@ -116,8 +128,8 @@ export class RecordDispatcher {
   }
 
   /** Resolves with the outcome, or undefined when a hard stop left the record unfinished. */
-  async dispatch(record: KafkaRecord): Promise<DispatchResult | undefined> {
-    return this.traced(record, undefined);
+  async dispatch(record: KafkaRecord, resumed?: Resumed): Promise<DispatchResult | undefined> {
+    return this.traced(record, undefined, resumed);
   }
 
   /**
@@ -125,15 +137,19 @@ export class RecordDispatcher {
    * `reason`, else skipped. Never blocks: the record would be as unroutable on every round.
    */
   async reject(record: KafkaRecord, reason: DispatchError): Promise<DispatchResult | undefined> {
-    return this.traced(record, reason);
+    return this.traced(record, reason, undefined);
   }
 
-  private async traced(record: KafkaRecord, rejection: DispatchError | undefined): Promise<DispatchResult | undefined> {
+  private async traced(
+    record: KafkaRecord,
+    rejection: DispatchError | undefined,
+    resumed: Resumed | undefined,
+  ): Promise<DispatchResult | undefined> {
     // The record span: child of the producer's context (Kafka headers), parent of every attempt.
     const tracing = this.tracer.start(record);
     let result: DispatchResult | undefined;
     try {
-      result = await tracing.with(() => this.dispatchTraced(record, tracing, rejection));
+      result = await tracing.with(() => this.dispatchTraced(record, tracing, rejection, resumed));
       return result;
     } finally {
       tracing.finish(result);
@@ -144,10 +160,12 @@ export class RecordDispatcher {
     record: KafkaRecord,
     tracing: RecordTrace,
     rejection: DispatchError | undefined,
+    resumed: Resumed | undefined,
   ): Promise<DispatchResult | undefined> {
     const { listener } = this.options;
-    const started = performance.now();
-    listener.onReceived?.(record);
+    const started = resumed?.startedAt ?? performance.now();
+    // A record resumed after its batch was received with the batch.
+    if (!resumed) listener.onReceived?.(record);
     const finish = (result: Omit<DispatchResult, 'durationMs'>): DispatchResult => {
       // Set on the object made for the call rather than spread into a copy: this runs for every record.
       const full = result as DispatchResult;
@@ -175,7 +193,7 @@ export class RecordDispatcher {
     }
 
     if (this.aborted) return undefined;
-    const counter = { attempts: 0 };
+    const counter = { attempts: resumed?.attempts ?? 0 };
     const sent = await this.deliver(record, request, counter, tracing);
     if ('done' in sent) return finish({ outcome: 'delivered', attempts: counter.attempts, status: sent.done });
     if (this.aborted) return undefined;
@@ -268,8 +286,15 @@ export class RecordDispatcher {
       status: response.status,
     });
     if (isSuccessStatus(response.status)) {
+      const item = target ? undefined : this.options.itemResult?.(response);
+      if (item?.error !== undefined) {
+        const error = new BatchItemError(item.error);
+        span?.end({ status: response.status, error });
+        return { failed: { error, status: response.status, body: response.body } };
+      }
       span?.end({ status: response.status });
-      if (!target && this.options.replyTopic && this.options.producer && response.body.length > 0) await this.reply(record, response);
+      const value = item?.reply ?? response.body;
+      if (!target && this.options.replyTopic && this.options.producer && value.length > 0) await this.reply(record, response, value);
       return { done: response.status };
     }
     const retriable = isRetriableStatus(response.status);
@@ -401,13 +426,15 @@ export class RecordDispatcher {
     return 'done' in result ? result.done : undefined;
   }
 
-  private async reply(record: KafkaRecord, response: SinkResponse): Promise<void> {
+  private async reply(record: KafkaRecord, response: SinkResponse, value: Buffer): Promise<void> {
     const contentType = response.headers['content-type'];
     try {
       await this.options.producer!.send(this.options.replyTopic!, {
         key: record.key,
-        value: response.body,
+        value,
         headers: {
+          // A batch item's result carries its record's headers (docs/batching.md).
+          ...(this.options.itemResult ? flattenHeaders(record.headers) : {}),
           ...(typeof contentType === 'string' ? { 'content-type': contentType } : {}),
           'kd-original-topic': record.topic,
           'kd-original-partition': String(record.partition),
@@ -423,7 +450,7 @@ export class RecordDispatcher {
 /** No rate limit: the attempt runs at once (and `attempt` skips the indirection). */
 const runNow = <T>(attempt: () => Promise<T>): Promise<T> => attempt();
 
-function asDispatchError(error: unknown, code = 'KD_UNKNOWN'): DispatchError {
+export function asDispatchError(error: unknown, code = 'KD_UNKNOWN'): DispatchError {
   if (error instanceof DispatchError) return error;
   if (error instanceof Error && error.name === 'RecordFormatError') return new RecordFormatError(error.message, { cause: error });
   return new DispatchError(code, error instanceof Error ? error.message : String(error), { cause: error });

@@ -2,6 +2,12 @@ import type { KeyType } from '../config/settings.js';
 import type { KafkaRecord } from '../source/record.js';
 import type { DispatchListener, DispatchResult } from './outcome.js';
 import type { RecordDispatcher } from './record-dispatcher.js';
+
+/** What dispatches a sink's records: its record dispatcher, or its batch dispatcher (BATCH_MAX_RECORDS > 1). */
+export type SinkDispatcher = Pick<RecordDispatcher, 'dispatch' | 'reject'> & {
+  /** A run of consecutive records of one lane that must travel in one batch (BatchDispatcher). */
+  dispatchRun?(records: readonly KafkaRecord[]): Promise<unknown>;
+};
 import type { RecordFilter } from './record-filter.js';
 import { recordContext } from './record-expression.js';
 import { DEFAULT_SINK, type Router } from './router.js';
@@ -10,7 +16,7 @@ export interface RoutingDispatcherOptions {
   filter?: RecordFilter | undefined;
   router: Router;
   /** One record dispatcher per sink, by name; `default` (K_SINK) among them, whose dead letters take the unroutable. */
-  dispatchers: ReadonlyMap<string, RecordDispatcher>;
+  dispatchers: ReadonlyMap<string, SinkDispatcher>;
   listener: DispatchListener;
   keyType: KeyType;
 }
@@ -23,12 +29,42 @@ export interface RoutingDispatcherOptions {
  * a record is finished when its chosen sink finished it.
  */
 export class RoutingDispatcher {
-  private readonly fallback: RecordDispatcher;
+  private readonly fallback: SinkDispatcher;
 
   constructor(private readonly options: RoutingDispatcherOptions) {
     const fallback = options.dispatchers.get(DEFAULT_SINK);
     if (!fallback) throw new Error(`routing: no dispatcher for the "${DEFAULT_SINK}" sink`);
     this.fallback = fallback;
+  }
+
+  /**
+   * A lane's run of records (batching in ordered or key): each is filtered and routed as alone, and
+   * the records of one sink go to it together, in their order, to share one batch.
+   */
+  dispatchRun(records: readonly KafkaRecord[]): Promise<unknown> {
+    const { filter, router, listener } = this.options;
+    const finished: Array<Promise<unknown>> = [];
+    const bySink = new Map<string, KafkaRecord[]>();
+    for (const record of records) {
+      const context = recordContext(record, this.options.keyType);
+      if (filter) {
+        const verdict = filter.test(record, context);
+        if (!verdict.matches) {
+          listener.onReceived?.(record);
+          listener.onFinished?.(record, { outcome: 'filtered', attempts: 0, durationMs: 0, error: verdict.error });
+          continue;
+        }
+      }
+      const route = router.route(record, context);
+      if ('unroutable' in route) finished.push(this.fallback.reject(record, route.unroutable));
+      else bySink.set(route.sink, [...(bySink.get(route.sink) ?? []), record]);
+    }
+    for (const [sink, routed] of bySink) {
+      const dispatcher = this.options.dispatchers.get(sink)!;
+      if (dispatcher.dispatchRun) finished.push(dispatcher.dispatchRun(routed));
+      else for (const record of routed) finished.push(dispatcher.dispatch(record));
+    }
+    return Promise.all(finished);
   }
 
   dispatch(record: KafkaRecord): Promise<DispatchResult | undefined> {

@@ -16,6 +16,18 @@ export interface SchedulerOptions {
   maxInFlightPerPartition: number;
   nullKeys?: 'partition' | 'unordered';
   run: (record: KafkaRecord) => Promise<unknown>;
+  /**
+   * Micro-batching in `ordered` and `key`: a lane starts up to `maxRecords` of its consecutive
+   * records at once (their values up to `maxBytes`, at least one record), handed to `runRun`
+   * together so they travel in one batch, and starts nothing more until all of them finished. Absent
+   * (no batching): a lane runs one record at a time through `run`.
+   */
+  laneRuns?: {
+    maxRecords: number;
+    maxBytes: number;
+    bytesOf: (record: KafkaRecord) => number;
+    runRun: (records: KafkaRecord[]) => Promise<unknown>;
+  };
 }
 
 interface Lane {
@@ -23,6 +35,8 @@ interface Lane {
   records: KafkaRecord[];
   head: number;
   busy: boolean;
+  /** Records of this lane running now (from `head`): 1, or a run of them with `laneRuns`. */
+  running: number;
   partition: PartitionQueue;
   /** The partition's records that keep no order: any number of them run at once, never busy. */
   free: boolean;
@@ -135,7 +149,7 @@ export class Scheduler {
     if (queue.free) lanes.add(queue.free);
     let dropped = 0;
     for (const lane of lanes) {
-      const keep = lane.busy ? 1 : 0;
+      const keep = lane.busy ? lane.running : 0;
       dropped += lane.records.length - lane.head - keep;
       lane.records.length = lane.head + keep;
     }
@@ -186,7 +200,7 @@ export class Scheduler {
       let droppedHere = 0;
       for (const lane of lanes) {
         // Lanes hold their records in offset order: the kept ones are a prefix.
-        let end = lane.head + (lane.busy ? 1 : 0);
+        let end = lane.head + (lane.busy ? lane.running : 0);
         // Held by a rebalance, nothing more may start: the partitions may be another member's already.
         const below = this.held ? -1 : queue.maxStarted;
         while (end < lane.records.length && lane.records[end]!.offset < below) end++;
@@ -258,17 +272,21 @@ export class Scheduler {
     }
     const record = lane.records[lane.head]!;
     const queue = lane.partition;
+    const count = this.options.laneRuns ? this.runLength(lane) : 1;
+    const last = lane.records[lane.head + count - 1]!;
     lane.busy = true;
-    if (record.offset > queue.maxStarted) queue.maxStarted = record.offset;
-    queue.inFlight++;
-    this.inFlight++;
+    lane.running = count;
+    if (last.offset > queue.maxStarted) queue.maxStarted = last.offset;
+    queue.inFlight += count;
+    this.inFlight += count;
     const finish = () => {
       lane.busy = false;
-      lane.head++;
-      queue.inFlight--;
-      queue.queuedOrRunning--;
-      this.inFlight--;
-      this.queuedOrRunningTotal--;
+      lane.running = 0;
+      lane.head += count;
+      queue.inFlight -= count;
+      queue.queuedOrRunning -= count;
+      this.inFlight -= count;
+      this.queuedOrRunningTotal -= count;
       if (lane.head < lane.records.length) {
         if (lane.head > 1024 && lane.head * 2 > lane.records.length) {
           lane.records = lane.records.slice(lane.head);
@@ -282,7 +300,22 @@ export class Scheduler {
       this.notifyIdle();
       this.pump();
     };
-    this.options.run(record).then(finish, finish);
+    if (count === 1) this.options.run(record).then(finish, finish);
+    else this.options.laneRuns!.runRun(lane.records.slice(lane.head, lane.head + count)).then(finish, finish);
+  }
+
+  /** How many of the lane's queued records start together: consecutive, within the run's limits. */
+  private runLength(lane: Lane): number {
+    const { maxRecords, maxBytes, bytesOf } = this.options.laneRuns!;
+    const available = Math.min(maxRecords, lane.records.length - lane.head);
+    let bytes = bytesOf(lane.records[lane.head]!);
+    let count = 1;
+    while (count < available) {
+      bytes += bytesOf(lane.records[lane.head + count]!);
+      if (bytes > maxBytes) break;
+      count++;
+    }
+    return count;
   }
 
   /** A record that keeps no order: it leaves its lane as it starts, and the lane stays ready while it holds more. */
@@ -332,5 +365,5 @@ export class Scheduler {
 }
 
 function newLane(key: string, partition: PartitionQueue, free: boolean): Lane {
-  return { key, records: [], head: 0, busy: false, partition, free };
+  return { key, records: [], head: 0, busy: false, running: 0, partition, free };
 }

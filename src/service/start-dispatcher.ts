@@ -10,7 +10,9 @@ import { RecordDispatcher, type RecordProducer } from '../dispatch/record-dispat
 import { Scheduler } from '../dispatch/scheduler.js';
 import { RecordFilter } from '../dispatch/record-filter.js';
 import { DEFAULT_SINK, Router } from '../dispatch/router.js';
-import { RoutingDispatcher } from '../dispatch/routing-dispatcher.js';
+import { RoutingDispatcher, type SinkDispatcher } from '../dispatch/routing-dispatcher.js';
+import { BatchDispatcher, batchOfOne } from '../dispatch/batch-dispatcher.js';
+import { recordBytes, type BatchCodec } from '../dispatch/batch-encode.js';
 import { OffsetManager } from '../offsets/offset-manager.js';
 import { startHealthServer } from '../server/health-server.js';
 import { HttpSender } from '../sink/http-sender.js';
@@ -178,10 +180,19 @@ async function start(
   // Every record waiting between attempts listens for the hard stop: thousands, not Node's 10.
   setMaxListeners(0, hardStop.signal);
   const tracer = new OtelRecordTracer({ consumerGroup: settings.groupId, clientId: settings.clientId, brokers: settings.brokers });
-  const dispatcherOf = (sink: SinkSpec) =>
+  const batching = settings.batchMaxRecords > 1;
+  const codec: BatchCodec = {
+    format: settings.batchFormat,
+    ceContext,
+    oipInput: settings.batchOipInput,
+    oipDatatype: settings.batchOipDatatype,
+    itemErrorField: settings.batchItemErrorField,
+  };
+  const recordDispatcherOf = (sink: SinkSpec) =>
     new RecordDispatcher({
       sender: senders.get(sink.name)!,
-      encode: settings.format === 'raw' ? encodeRaw : encodeCe,
+      // Batching: a record sent alone is a batch of one, so the sink reads one body format.
+      ...(batching ? batchOfOne(codec) : { encode: settings.format === 'raw' ? encodeRaw : encodeCe }),
       sinkUri: sink.uri,
       sinkName: sink.name,
       retry: sink.retry,
@@ -205,14 +216,47 @@ async function start(
       sinkWait: (ms, signal) => recoveries.get(sink.name)!.wait(ms, signal),
       sinkHold: (signal) => recoveries.get(sink.name)!.hold(signal),
     });
+  // Without batching (the default) the record dispatcher is the sink's dispatcher: today's path, nothing in between.
+  const dispatcherOf = (sink: SinkSpec): SinkDispatcher => {
+    const single = recordDispatcherOf(sink);
+    if (!batching) return single;
+    return new BatchDispatcher({
+      sender: senders.get(sink.name)!,
+      codec,
+      single,
+      sinkName: sink.name,
+      maxRecords: settings.batchMaxRecords,
+      maxBytes: settings.batchMaxBytes,
+      maxWaitMs: settings.batchMaxWaitMs,
+      retry: sink.retry,
+      rules: {
+        policy: sink.backoffPolicy,
+        baseMs: sink.backoffDelayMs,
+        jitter: settings.retryJitter,
+        maxRetryAfterMs: settings.maxRetryAfterMs,
+      },
+      listener: listeners,
+      producer,
+      replyTopic: settings.replyTopic,
+      ...(limiter ? { schedule: <T>(attempt: () => Promise<T>) => limiter.schedule(attempt) } : {}),
+      signal: hardStop.signal,
+      sinkWait: (ms, signal) => recoveries.get(sink.name)!.wait(ms, signal),
+      onBatch: (report) => metrics.observeBatch(report),
+      inOrder: settings.ordering !== 'unordered',
+    });
+  };
   const dispatchers = new Map(sinks.map((sink) => [sink.name, dispatcherOf(sink)]));
-  const run = recordRunner(settings, dispatchers, listeners);
+  const { run, runRun } = recordRunner(settings, dispatchers, listeners);
   const scheduler = new Scheduler({
     ordering: settings.ordering,
     maxInFlight: settings.maxInFlight,
     maxInFlightPerPartition: settings.maxInFlightPerPartition,
     nullKeys: settings.nullKeys,
     run,
+    // Batching with order: a lane hands its consecutive records over together, one run in flight per lane.
+    ...(batching && settings.ordering !== 'unordered'
+      ? { laneRuns: { maxRecords: settings.batchMaxRecords, maxBytes: settings.batchMaxBytes, bytesOf: recordBytes, runRun } }
+      : {}),
   });
   const detachLimit = limit.attach(scheduler, metrics.inFlightLimit);
   opened.push(async () => detachLimit());
@@ -370,12 +414,15 @@ function sinkSpecs(settings: Settings): SinkSpec[] {
  */
 function recordRunner(
   settings: Settings,
-  dispatchers: ReadonlyMap<string, RecordDispatcher>,
+  dispatchers: ReadonlyMap<string, SinkDispatcher>,
   listener: DispatchListener,
-): (record: KafkaRecord) => Promise<unknown> {
+): { run: (record: KafkaRecord) => Promise<unknown>; runRun: (records: KafkaRecord[]) => Promise<unknown> } {
   if (settings.filter === undefined && settings.route === undefined) {
     const only = dispatchers.get(DEFAULT_SINK)!;
-    return (record) => only.dispatch(record);
+    return {
+      run: (record) => only.dispatch(record),
+      runRun: (records) => (only.dispatchRun ? only.dispatchRun(records) : Promise.all(records.map((record) => only.dispatch(record)))),
+    };
   }
   const routing = new RoutingDispatcher({
     filter: settings.filter === undefined ? undefined : new RecordFilter(settings.filter, settings.keyType),
@@ -384,7 +431,7 @@ function recordRunner(
     listener,
     keyType: settings.keyType,
   });
-  return (record) => routing.dispatch(record);
+  return { run: (record) => routing.dispatch(record), runRun: (records) => routing.dispatchRun(records) };
 }
 
 /** The undici sender of one sink, with the sinks' TLS; the bearer token file is K_SINK's alone. */

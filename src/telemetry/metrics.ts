@@ -21,6 +21,9 @@ class PendingCount {
 }
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+const BATCH_RECORDS_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
+const BATCH_BYTES_BUCKETS = [256, 1024, 4096, 16_384, 65_536, 262_144, 1_048_576, 4_194_304, 16_777_216];
+const BATCH_WAIT_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 60];
 const END_TO_END_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600];
 
 /**
@@ -53,6 +56,9 @@ export class DispatchMetrics implements DispatchListener {
   readonly groupLag: Gauge<'group' | 'topic'>;
   readonly groupLagSeconds: Gauge<'group' | 'topic'>;
   readonly lagRefreshFailures: Counter;
+  readonly batchRecords: BucketHistogram<'sink'>;
+  readonly batchBytes: BucketHistogram<'sink'>;
+  readonly batchWait: BucketHistogram<'sink'>;
   /** Plain totals for the live progress line and summaries, without scraping the registry. */
   readonly totals = { received: 0, delivered: 0, deadLettered: 0, skipped: 0, discarded: 0, filtered: 0, attempts: 0 };
   private readonly waitingToRetry = new WeakSet<KafkaRecord>();
@@ -199,7 +205,36 @@ export class DispatchMetrics implements DispatchListener {
       'kafka_dispatch_lag_refresh_failures_total',
       'Lag refreshes that failed (the brokers did not answer).',
     );
+    this.batchRecords = new BucketHistogram(
+      'kafka_dispatch_batch_records',
+      'Records per batch request as it closed (BATCH_MAX_RECORDS > 1), by sink (default: K_SINK).',
+      ['sink'],
+      BATCH_RECORDS_BUCKETS,
+      this.registry,
+    );
+    this.batchBytes = new BucketHistogram(
+      'kafka_dispatch_batch_bytes',
+      "The records' value bytes per batch request as it closed, by sink.",
+      ['sink'],
+      BATCH_BYTES_BUCKETS,
+      this.registry,
+    );
+    this.batchWait = new BucketHistogram(
+      'kafka_dispatch_batch_wait_seconds',
+      'First record into a batch to the batch sent, by sink.',
+      ['sink'],
+      BATCH_WAIT_BUCKETS,
+      this.registry,
+    );
     if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** A batch closed and went to its sink. */
+  observeBatch(batch: { sink: string; records: number; bytes: number; waitSeconds: number }): void {
+    const labels = { sink: batch.sink };
+    this.batchRecords.labels(labels).observe(batch.records);
+    this.batchBytes.labels(labels).observe(batch.bytes);
+    this.batchWait.labels(labels).observe(batch.waitSeconds);
   }
 
   /** The buffered-records gauge reads `read` at every scrape (the scheduler, made after the metrics it reports to). */

@@ -29,6 +29,9 @@ const GOLDEN: Array<[name: string, type: 'counter' | 'gauge' | 'histogram', labe
   ['kafka_dispatch_consumer_lag_seconds', 'gauge', ['group', 'topic', 'partition']],
   ['kafka_dispatch_consumer_group_lag_seconds', 'gauge', ['group', 'topic']],
   ['kafka_dispatch_lag_refresh_failures_total', 'counter', []],
+  ['kafka_dispatch_batch_records', 'histogram', ['sink']],
+  ['kafka_dispatch_batch_bytes', 'histogram', ['sink']],
+  ['kafka_dispatch_batch_wait_seconds', 'histogram', ['sink']],
 ];
 
 describe('metrics', () => {

@@ -17,7 +17,7 @@ Runs a scenario on a real broker, real dispatchers and an emulated Knative Servi
 activator and queue-proxy), and writes a timeline (CSV, JSON) and a chart (SVG) of lag, in-flight
 and pods per second. Time is compressed (--speed): a 100 s scenario at speed 10 takes about 10 s.
 
-  --preset NAME             article (default) | step | scale-from-zero
+  --preset NAME             article (default) | step | scale-from-zero | gpu | gpu-batched
   --kafkasource FILE        take the dispatcher's settings (ordering, in-flight limits, request timeout,
                             retries) from a KafkaSource manifest, as \`run --kafkasource\` would
   --compare                 run the scenario in ORDERING=ordered and in ORDERING=key, one chart side by side

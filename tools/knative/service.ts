@@ -26,7 +26,7 @@ import { QUEUE_FULL_MESSAGE } from './queue-proxy.js';
 export type CostModel =
   /** Each request takes latencyMs ± jitterMs (uniform, never below 0). */
   | { kind: 'fixed'; latencyMs: number; jitterMs?: number }
-  /** The body is a JSON array (or `{ instances: [...] }`) of n items; a request takes aMs + bMsPerItem × n. */
+  /** The body is a JSON array (or `{ instances: [...] }`) of n items, other JSON one item; a request takes aMs + bMsPerItem × n. */
   | { kind: 'batch'; aMs: number; bMsPerItem: number };
 
 export interface KnativeServiceOptions {
@@ -263,7 +263,8 @@ export async function startKnativeService(options: KnativeServiceOptions = {}): 
     try {
       const parsed: unknown = JSON.parse(body.toString('utf8'));
       const list = Array.isArray(parsed) ? parsed : (parsed as { instances?: unknown } | null)?.instances;
-      items = Array.isArray(list) ? list.length : 0;
+      // Any other JSON (one record's value, sent alone) is one item.
+      items = Array.isArray(list) ? list.length : 1;
     } catch {
       // not JSON: no items, the request costs aMs
     }

@@ -101,7 +101,7 @@ export async function simulate(scenario: Scenario, options: SimulateOptions): Pr
       maxScale: scenario.maxScale,
       initialScale: scenario.initialScale,
       podStartMs: scenario.podStartS * 1000,
-      cost: { kind: 'fixed', latencyMs: scenario.latencyMs },
+      cost: scenario.cost ?? { kind: 'fixed', latencyMs: scenario.latencyMs },
       ...(scenario.targetBurstCapacity !== undefined ? { kpa: { targetBurstCapacity: scenario.targetBurstCapacity } } : {}),
       clock,
     });
@@ -207,6 +207,9 @@ function dispatcherSettings(scenario: Scenario, brokers: string[], topic: string
       BACKLOG_DRAIN: seconds(scenario.backlogDrainS ?? 30),
       ...(scenario.backlogDrainShare !== undefined ? { BACKLOG_DRAIN_SHARE: String(scenario.backlogDrainShare) } : {}),
       METRICS_PORT: '0',
+      ...(scenario.batchMaxRecords !== undefined
+        ? { BATCH_MAX_RECORDS: String(scenario.batchMaxRecords), BATCH_MAX_WAIT: seconds(0.1) }
+        : {}),
     },
   }).settings;
 }

@@ -1,4 +1,5 @@
 import type { Ordering } from '../../src/index.js';
+import type { CostModel } from '../knative/service.js';
 import type { Shape } from '../loadgen/shapes.js';
 
 /**
@@ -28,8 +29,12 @@ export interface Scenario {
   initialScale: number;
   /** Seconds from a pod being asked for to it being ready. */
   podStartS: number;
-  /** The handler's latency per request, ms. */
+  /** The handler's latency per request, ms (of one record, when `cost` is a batch cost). */
   latencyMs: number;
+  /** The handler's cost; absent: `latencyMs` per request. */
+  cost?: CostModel;
+  /** The dispatcher's BATCH_MAX_RECORDS (absent: 1, no batching). */
+  batchMaxRecords?: number;
   /** The dispatcher's REQUEST_TIMEOUT, seconds. */
   requestTimeoutS: number;
   /** The dispatcher's RETRY_COUNT. */
@@ -116,6 +121,33 @@ export const PRESETS: Record<string, Scenario> = {
     load: { kind: 'constant', rate: 10, durationS: 60 },
     tailS: 150,
   },
+};
+
+/**
+ * A GPU-like model server: a request costs a fixed 800 ms plus 25 ms per item (weights, kernel
+ * launches and the transfer are paid per batch, each item only adds its own compute). The article's
+ * load (50 msg/s for 100 s, containerConcurrency 2), keys that keep no order.
+ */
+const GPU: Scenario = {
+  ...ARTICLE,
+  name: 'gpu',
+  description:
+    "The article's load into a GPU-like service: a request costs 800 ms + 25 ms per item, containerConcurrency 2; one record per request",
+  ordering: 'unordered',
+  // A fixed ceiling, not CONCURRENCY_LIMIT=demand: the demand (rate × latency) counts records, and
+  // batches of 8 at ~1 s each leave no headroom at exactly that many records in flight (docs/batching.md).
+  concurrencyLimit: 'fixed',
+  latencyMs: 825,
+  cost: { kind: 'batch', aMs: 800, bMsPerItem: 25 },
+};
+
+PRESETS['gpu'] = GPU;
+PRESETS['gpu-batched'] = {
+  ...GPU,
+  name: 'gpu-batched',
+  description:
+    "The article's load into a GPU-like service: a request costs 800 ms + 25 ms per item, containerConcurrency 2; BATCH_MAX_RECORDS=8",
+  batchMaxRecords: 8,
 };
 
 /** Pods the load needs once settled: rate × latency ÷ (0.7 × containerConcurrency) (Knative's target). */

@@ -148,11 +148,13 @@ describe('emulated Knative Service', () => {
     await pending;
   });
 
-  it('batch cost: a + b·n for a JSON array or {instances}', async () => {
+  it('batch cost: a + b·n for a JSON array or {instances}, one item for other JSON', async () => {
     const svc = await start({ containerConcurrency: 4, minScale: 1, cost: { kind: 'batch', aMs: 1000, bMsPerItem: 500 }, speed: 10 });
     const a = JSON.parse((await call(svc.url, JSON.stringify([1, 2, 3, 4]))).text) as { items: number; latencyMs: number };
     const b = JSON.parse((await call(svc.url, JSON.stringify({ instances: [1] }))).text) as { items: number; latencyMs: number };
-    expect([a.items, b.items]).toEqual([4, 1]);
+    const c = JSON.parse((await call(svc.url, JSON.stringify({ id: 1 }))).text) as { items: number; latencyMs: number };
+    expect([a.items, b.items, c.items]).toEqual([4, 1, 1]);
+    expect(c.latencyMs).toBeGreaterThanOrEqual(1400);
     expect(a.latencyMs).toBeGreaterThanOrEqual(2900);
     expect(b.latencyMs).toBeGreaterThanOrEqual(1400);
   });
