@@ -69,7 +69,7 @@ export class RecordFormatError extends DispatchError {
 }
 
 /**
- * Micro-batching: the sink answered 2xx but marked this record's item failed (docs/batching.md).
+ * Micro-batching: the sink answered 2xx but marked this record's item failed (README, "Micro-batching").
  * Retriable: the record is retried alone, then dead-lettered alone.
  */
 export class BatchItemError extends DispatchError {

@@ -711,7 +711,7 @@ export const SCHEMA = {
       },
     ],
   }),
-  /** Micro-batching (docs/batching.md): records per request; 1 = off, one record per request. */
+  /** Micro-batching (README, "Micro-batching"): records per request; 1 = off, one record per request. */
   batchMaxRecords: setting({
     value: int(1, 10_000),
     default: 1,

@@ -49,7 +49,7 @@ export interface BatchDispatcherOptions {
 }
 
 /**
- * Micro-batching for one sink (docs/batching.md): the records the scheduler releases go into a
+ * Micro-batching for one sink (README, "Micro-batching"): the records the scheduler releases go into a
  * batch (BatchAccumulator), a batch is one request, and the response's items are mapped back to the
  * records, each of which then finishes as it would alone (onFinished, reply topic, offsets). A
  * failed request is retried by the retry policy; one that keeps failing is split in halves, each

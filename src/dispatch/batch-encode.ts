@@ -5,7 +5,7 @@ import type { KafkaRecord } from '../source/record.js';
 import { encodeCloudEvent, type CloudEventContext } from './cloudevents.js';
 
 /**
- * Micro-batching's wire formats (docs/batching.md): how the records of a batch become one request
+ * Micro-batching's wire formats (README, "Micro-batching"): how the records of a batch become one request
  * body, and how the sink's answer maps back to one result per record. Pure: no I/O.
  */
 export interface BatchCodec {

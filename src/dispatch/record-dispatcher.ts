@@ -433,7 +433,7 @@ export class RecordDispatcher {
         key: record.key,
         value,
         headers: {
-          // A batch item's result carries its record's headers (docs/batching.md).
+          // A batch item's result carries its record's headers (README, "Micro-batching").
           ...(this.options.itemResult ? flattenHeaders(record.headers) : {}),
           ...(typeof contentType === 'string' ? { 'content-type': contentType } : {}),
           'kd-original-topic': record.topic,

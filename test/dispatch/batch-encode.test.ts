@@ -33,7 +33,7 @@ const bodyOf = (format: BatchFormat, values: unknown[]) => {
   return { contentType: request.headers['content-type'], body: JSON.parse(request.body!.toString()) as unknown };
 };
 
-describe('batch formats (the examples of docs/batching.md)', () => {
+describe('batch formats (the examples of README, "Micro-batching")', () => {
   const values = [{ x: [1, 2] }, { x: [3, 4] }, { x: [5, 6] }];
 
   it('json-array: the values as an array; the answer is an array of as many results', () => {

@@ -135,7 +135,7 @@ const GPU: Scenario = {
     "The article's load into a GPU-like service: a request costs 800 ms + 25 ms per item, containerConcurrency 2; one record per request",
   ordering: 'unordered',
   // A fixed ceiling, not CONCURRENCY_LIMIT=demand: the demand (rate × latency) counts records, and
-  // batches of 8 at ~1 s each leave no headroom at exactly that many records in flight (docs/batching.md).
+  // batches of 8 at ~1 s each leave no headroom at exactly that many records in flight (README, "Micro-batching").
   concurrencyLimit: 'fixed',
   latencyMs: 825,
   cost: { kind: 'batch', aMs: 800, bMsPerItem: 25 },
