@@ -81,7 +81,7 @@ describe('dispatch to the sink (real broker, real HTTP sink)', () => {
     expect(sink.requests.filter((r) => r.body === 'poison')).toHaveLength(4);
     expect(dispatcher.metrics.totals).toMatchObject({ delivered: 1, skipped: 1 });
     const metrics = await dispatcher.metrics.registry.getSingleMetricAsString('kafka_dispatch_records_finished_total');
-    expect(metrics).toContain(`outcome="skipped",status_class="5xx"} 1`);
+    expect(metrics).toContain(`outcome="skipped",status_class="5xx",sink="default"} 1`);
     const giveUp = dispatcher.logs().find((l) => l.msg.startsWith('record given up'));
     expect(giveUp).toMatchObject({ topic, partition: 0, offset: 0, attempts: 4, status: 500, level: 'error' });
   });
