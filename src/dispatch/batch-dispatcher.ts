@@ -174,12 +174,13 @@ export class BatchDispatcher {
     } catch (error) {
       const failure = asDispatchError(error);
       const durationMs = performance.now() - started;
-      for (const entry of entries) listener.onAttempt?.(entry.record, { target: 'sink', sink: sinkName, durationMs, error: failure });
+      const report = { target: 'sink', sink: sinkName, durationMs, records: entries.length, error: failure } as const;
+      for (const entry of entries) listener.onAttempt?.(entry.record, report);
       return { failed: { error: failure } };
     }
     const durationMs = performance.now() - started;
-    for (const entry of entries)
-      listener.onAttempt?.(entry.record, { target: 'sink', sink: sinkName, durationMs, status: response.status });
+    const report = { target: 'sink', sink: sinkName, durationMs, records: entries.length, status: response.status } as const;
+    for (const entry of entries) listener.onAttempt?.(entry.record, report);
     if (isSuccessStatus(response.status)) return { done: response };
     return {
       failed: {

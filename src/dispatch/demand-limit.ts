@@ -56,6 +56,11 @@ export interface DemandLimitOptions {
   drainSeconds?: number;
   /** While records arrive, how much faster than they arrive a backlog drains (BACKLOG_DRAIN_SHARE). */
   drainShare?: number;
+  /**
+   * Records per request (BATCH_MAX_RECORDS; default 1): the limit is whole batches, one more than
+   * the demand needs, for the batch being filled while the others are in flight.
+   */
+  batchRecords?: number;
   onChange?: (limit: number, previous: number) => void;
   now?: () => number;
 }
@@ -89,6 +94,8 @@ export class DemandLimit implements DispatchListener {
   constructor(private readonly options: DemandLimitOptions) {
     if (options.min < 1 || options.max < options.min)
       throw new RangeError(`demand limit: bounds [${options.min}, ${options.max}] are not valid`);
+    if (options.batchRecords !== undefined && !(Number.isInteger(options.batchRecords) && options.batchRecords >= 1))
+      throw new RangeError(`demand limit: batchRecords must be a whole number of at least 1, got ${options.batchRecords}`);
     this.now = options.now ?? (() => performance.now());
     this.current = clamp(options.initial, options.min, options.max);
     this.lastRecovery = this.now();
@@ -162,9 +169,10 @@ export class DemandLimit implements DispatchListener {
     }
     const drainRate = keepsUp ? this.drainRate : 0;
     this.followCarried(share * (rate + drainRate), keepsUp && recent <= latency * UNQUEUED_RATIO, now);
-    const wanted = Math.ceil(share * (rate + drainRate) * latency * this.overload * this.boost);
+    const wanted = share * (rate + drainRate) * latency * this.overload * this.boost;
+    const batch = this.options.batchRecords ?? 1;
     const previous = this.current;
-    this.current = clamp(wanted, this.options.min, this.options.max);
+    this.current = clamp(batch > 1 ? (Math.ceil(wanted / batch) + 1) * batch : Math.ceil(wanted), this.options.min, this.options.max);
     if (this.current !== previous) this.options.onChange?.(this.current, previous);
   }
 }

@@ -36,6 +36,8 @@ export interface AttemptReport {
   /** The name of the sink the record went to (`default`: K_SINK), whichever target this attempt had. */
   sink?: string | undefined;
   durationMs: number;
+  /** Records the request carried (BATCH_MAX_RECORDS); absent: one. */
+  records?: number | undefined;
   status?: number | undefined;
   /** Set when there was no HTTP answer (connection error, timeout). */
   error?: DispatchError | undefined;

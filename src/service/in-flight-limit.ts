@@ -68,6 +68,7 @@ export function inFlightLimit(settings: Settings, demand: DemandEstimator, logge
       inFlight: () => target?.running ?? 0,
       drainSeconds: settings.backlogDrainMs / 1000,
       drainShare: settings.backlogDrainShare,
+      batchRecords: settings.batchMaxRecords,
       onChange: (next, previous) => {
         apply(next);
         if (next > previous * 2 || next * 2 < previous)

@@ -5,7 +5,7 @@ import type { KafkaRecord } from '../source/record.js';
 const STEP_UP_RATIO = 1.5;
 
 export interface DemandOptions {
-  /** Windows of successful attempts whose lowest mean latency counts as the sink's unloaded latency. */
+  /** Windows of successful attempts remembered: the fastest of them is the sink's unloaded latency. */
   latencyWindows?: number;
   windowMs?: number;
   /** The arrival rate is the end offsets' growth over this long (default 15 s; three lag reads is right). */
@@ -17,15 +17,23 @@ export interface DemandOptions {
  * The concurrency the workload needs, by Little's law: the topics' arrival rate (records/s, from
  * the growth of their end offsets between lag reads) times the sink's unloaded latency (the fastest
  * successful attempt of each second, the lowest of those over the last half minute: a request that
- * met no queue, so queueing in the activator or a queue-proxy does not inflate it). Topic-wide, the same on every replica: what an operator or KEDA pre-scales
- * the sink by. Undefined until both are known.
+ * met no queue, so queueing in the activator or a queue-proxy does not inflate it). Topic-wide, the
+ * same on every replica: what an operator or KEDA pre-scales the sink by. Undefined until both are known.
+ *
+ * With micro-batching a record holds its slot for its batch's whole request, and a batch of one
+ * answers sooner than a full one (a GPU's a + b·n), so the fastest request of any size would
+ * under-size a loaded dispatcher, whose batches are full. Each second keeps the fastest request of
+ * the largest batch it sent; the unloaded latency is the lowest of those among the seconds that sent
+ * the largest batch remembered.
  */
 export class DemandEstimator implements DispatchListener {
   private readonly ends: Array<{ offsets: number; at: number }> = [];
   private readonly rateWindowMs: number;
   private rate: number | undefined;
-  private readonly windows: number[] = [];
+  private readonly windows: Array<{ fastestMs: number; records: number }> = [];
   private fastestMs = 0;
+  /** The largest batch this window sent; `fastestMs` is the fastest request of that size. */
+  private windowRecords = 0;
   private windowCount = 0;
   private windowSumMs = 0;
   private lastMeanMs: number | undefined;
@@ -69,7 +77,9 @@ export class DemandEstimator implements DispatchListener {
   onAttempt(_record: KafkaRecord, report: AttemptReport): void {
     if (report.target !== 'sink' || report.error !== undefined || report.status === undefined || report.status >= 300) return;
     this.rollWindow();
-    this.fastestMs = this.windowCount === 0 ? report.durationMs : Math.min(this.fastestMs, report.durationMs);
+    const records = report.records ?? 1;
+    if (this.windowCount === 0 || records > this.windowRecords) [this.fastestMs, this.windowRecords] = [report.durationMs, records];
+    else if (records === this.windowRecords) this.fastestMs = Math.min(this.fastestMs, report.durationMs);
     this.windowCount++;
     this.windowSumMs += report.durationMs;
   }
@@ -79,11 +89,18 @@ export class DemandEstimator implements DispatchListener {
     return this.rate;
   }
 
-  /** The sink's unloaded latency in seconds. */
+  /** The sink's unloaded latency in seconds: of a request of the largest batch remembered. */
   get latencySeconds(): number | undefined {
     this.rollWindow();
-    const fastest = this.windowCount > 0 ? [...this.windows, this.fastestMs] : this.windows;
-    return fastest.length === 0 ? undefined : Math.min(...fastest) / 1000;
+    const windows = this.windowCount > 0 ? [...this.windows, { fastestMs: this.fastestMs, records: this.windowRecords }] : this.windows;
+    if (windows.length === 0) return undefined;
+    let records = 0;
+    let fastestMs = Number.POSITIVE_INFINITY;
+    for (const w of windows) {
+      if (w.records > records) [records, fastestMs] = [w.records, w.fastestMs];
+      else if (w.records === records) fastestMs = Math.min(fastestMs, w.fastestMs);
+    }
+    return fastestMs / 1000;
   }
 
   /** The mean latency of the last complete second's successful attempts, queueing included, in seconds. */
@@ -102,10 +119,11 @@ export class DemandEstimator implements DispatchListener {
     if (now - this.windowStart < this.windowMs) return;
     if (this.windowCount > 0) {
       this.lastMeanMs = this.windowSumMs / this.windowCount;
-      this.windows.push(this.fastestMs);
+      this.windows.push({ fastestMs: this.fastestMs, records: this.windowRecords });
       if (this.windows.length > this.latencyWindows) this.windows.shift();
     }
     this.fastestMs = 0;
+    this.windowRecords = 0;
     this.windowCount = 0;
     this.windowSumMs = 0;
     this.windowStart = now;

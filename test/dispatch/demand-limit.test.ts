@@ -6,7 +6,10 @@ import { rec } from '../helpers/records.js';
 // The in-flight limit sized to demand on fixed inputs: steady, a step, a latency change, a backlog
 // (with and without arrivals), a sink that queues or falls behind, a fast sink, overload answers.
 
-function harness(initial: Partial<{ rate: number | undefined; latency: number; recent: number | undefined; inFlight: number }> = {}) {
+function harness(
+  initial: Partial<{ rate: number | undefined; latency: number; recent: number | undefined; inFlight: number }> = {},
+  batchRecords?: number,
+) {
   const input = { rate: 50 as number | undefined, latency: 1, recent: 1 as number | undefined, inFlight: 0, ...initial };
   let now = 0;
   const limit = new DemandLimit({
@@ -18,6 +21,7 @@ function harness(initial: Partial<{ rate: number | undefined; latency: number; r
     recentLatencySeconds: () => input.recent,
     inFlight: () => input.inFlight,
     drainSeconds: 30,
+    ...(batchRecords !== undefined ? { batchRecords } : {}),
     now: () => now,
   });
   const tick = (seconds = 1) => {
@@ -35,6 +39,31 @@ function harness(initial: Partial<{ rate: number | undefined; latency: number; r
 }
 
 describe('DemandLimit', () => {
+  it('with batches of 8 the limit is whole batches, one more than the demand: 50 records/s at 1 s a batch is 7 batches + 1, 64', () => {
+    const { input, tick } = harness({}, 8);
+    // 50 in flight would be 6 full batches and a partial one that waits BATCH_MAX_WAIT and goes short.
+    expect(tick()).toBe(64);
+    input.rate = 48;
+    expect(tick(), 'exactly 6 batches wanted: 6 + the one being filled').toBe(56);
+    input.rate = 1;
+    expect(tick(), 'one record a second still gets a batch to fill and one in flight').toBe(16);
+  });
+
+  it('batchRecords must be a whole number of at least 1', () => {
+    const options = { min: 1, max: 256, initial: 4, arrivalRate: () => 1, latencySeconds: () => 1 };
+    expect(() => new DemandLimit({ ...options, batchRecords: 0 })).toThrow(
+      'demand limit: batchRecords must be a whole number of at least 1, got 0',
+    );
+    expect(() => new DemandLimit({ ...options, batchRecords: 2.5 })).toThrow(/got 2\.5/);
+  });
+
+  it('batches never push the limit past MAX_IN_FLIGHT', () => {
+    const { input, tick } = harness({ rate: 1000 }, 8);
+    expect(tick()).toBe(256);
+    input.rate = 250;
+    expect(tick(), '250 wanted: 32 batches + 1 is 264, held at 256').toBe(256);
+  });
+
   it('steady: arrival rate × unloaded latency (50 records/s at 1 s: 50)', () => {
     const { tick, lagRead } = harness();
     expect(tick()).toBe(50);

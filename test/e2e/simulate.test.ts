@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createLogger, DEFAULTS } from '../../src/index.js';
 import { simulate } from '../../tools/simulate/run.js';
-import { meanRate, podsNeeded, PRESETS, type Scenario } from '../../tools/simulate/scenario.js';
+import { meanRate, podsNeeded, PRESETS, scenarioPodsNeeded, type Scenario } from '../../tools/simulate/scenario.js';
 import { brokers } from '../helpers/kafka.js';
 
 // The article's verification on one machine (issue 10): the real broker and dispatcher against the
@@ -89,6 +89,25 @@ describe("simulate: the article's scenario end to end", () => {
     expect(summary.step?.podsReachedAfterS, 'seconds after the step until 72 pods were ready').toBeLessThanOrEqual(30);
     expect(summary.step?.lagSettledAfterS, 'seconds after the step until the lag stayed within 100 records').toBeLessThanOrEqual(60);
     expect(summary.delivered).toBe(summary.produced);
+    expect(summary.deadLettered + summary.skipped).toBe(0);
+  }, 180_000);
+
+  it('micro-batching against a GPU-like sink (800 ms + 25 ms per item), with the default demand limit: batches of 8 need under a third of the pod-seconds of one record a request, the lag stays bounded and drains within 15 s, nothing lost', async () => {
+    const gpu = { ...PRESETS.gpu!, tailS: 45, speed: 5 };
+    const batched = { ...PRESETS['gpu-batched']!, tailS: 45, speed: 5 };
+    expect(batched.concurrencyLimit, 'both run the dispatcher default').toBe(DEFAULTS.concurrencyLimit);
+    const single = (await run(gpu)).summary;
+    const { summary, timeline } = await run(batched);
+    const needed = scenarioPodsNeeded(batched, meanRate(batched.load));
+    expect(summary.podSeconds, `pod-seconds batched; one record a request ${Math.round(single.podSeconds)}`).toBeLessThan(
+      single.podSeconds / 3,
+    );
+    // A limit short of whole batches carried less than arrived: the lag grew to the end of the load.
+    expect(summary.lagZeroAfterS, 'seconds after the load until lag 0').toBeLessThanOrEqual(15);
+    expect(summary.peakPods, `peak pods (the load needs ${needed.toFixed(1)})`).toBeLessThanOrEqual(2 * Math.ceil(needed));
+    expect(summary.served, 'requests the sink served for 5,000 records').toBeLessThan(5000 / 4);
+    expect(timeline.rows.at(-1)!.lag).toBe(0);
+    expect(summary.delivered).toBe(5000);
     expect(summary.deadLettered + summary.skipped).toBe(0);
   }, 180_000);
 

@@ -66,6 +66,32 @@ describe("DemandEstimator: Little's law from the topics' end offsets and the sin
     expect(Math.max(...rates)).toBeLessThanOrEqual(60);
   });
 
+  it('with batches the unloaded latency is the fastest request of the largest batch, not a short batch that answered sooner', () => {
+    let now = 0;
+    const demand = new DemandEstimator({ now: () => now });
+    // A GPU sink, 800 ms + 25 ms per item: when the load starts, batches of 1 and 3 answer first.
+    const attempt = (records: number) => demand.onAttempt(record, { target: 'sink', durationMs: 800 + 25 * records, records, status: 200 });
+    attempt(1);
+    attempt(3);
+    expect(demand.latencySeconds).toBeCloseTo(0.875, 5);
+    now += 1000;
+    for (let s = 0; s < 5; s++) {
+      attempt(8);
+      attempt(2);
+      now += 1000;
+    }
+    expect(demand.latencySeconds, 'full batches of 8').toBeCloseTo(1, 5);
+    // A second in which only a short batch went (the load paused) does not bring the latency down.
+    attempt(1);
+    now += 1000;
+    expect(demand.latencySeconds).toBeCloseTo(1, 5);
+    // Without `records`, as without batching, the fastest attempt of each second counts.
+    const unbatched = new DemandEstimator({ now: () => now });
+    unbatched.onAttempt(record, { target: 'sink', durationMs: 1000, status: 200 });
+    unbatched.onAttempt(record, { target: 'sink', durationMs: 825, status: 200 });
+    expect(unbatched.latencySeconds).toBeCloseTo(0.825, 5);
+  });
+
   it('the unloaded latency follows a faster sink at once, and a slower one after the 30 s of windows it remembers', () => {
     let now = 0;
     const demand = new DemandEstimator({ now: () => now });

@@ -7,7 +7,7 @@ import { waitForKafka } from '../broker/wait.js';
 import { renderComparisonSvg, renderTimelineSvg, timelineToCsv, timelineToJson } from '../chart/index.js';
 import type { Shape } from '../loadgen/shapes.js';
 import { simulate, type SimulationResult, type StepSummary } from '../simulate/run.js';
-import { loadDurationS, meanRate, podsNeeded, PRESETS, type Scenario } from '../simulate/scenario.js';
+import { loadDurationS, meanRate, PRESETS, scenarioPodsNeeded, type Scenario } from '../simulate/scenario.js';
 
 const NAME = 'simulate';
 
@@ -253,7 +253,7 @@ export async function simulateCommand(argv: string[]): Promise<number> {
 }
 
 function formatSummary({ scenario, summary }: SimulationResult): string {
-  const needed = podsNeeded(meanRate(scenario.load), scenario.latencyMs, scenario.containerConcurrency);
+  const needed = scenarioPodsNeeded(scenario, meanRate(scenario.load));
   return [
     `${scenario.name}, ORDERING=${scenario.ordering}${scenario.concurrencyLimit === 'fixed' ? `, MAX_IN_FLIGHT=${scenario.maxInFlight}` : `, ${scenario.concurrencyLimit}`}:`,
     `  produced ${summary.produced}, served ${summary.served}, dead-lettered ${summary.deadLettered}, skipped ${summary.skipped}, 503s ${summary.rejected503} (${(summary.rejectedShare * 100).toFixed(2)} %)`,

@@ -8,7 +8,7 @@ import { createClock, startKnativeService, type Clock, type EmulatedService } fr
 import { articleValue, nanosecondClock } from '../loadgen/article.js';
 import { runPacer, type Clock as PacerClock } from '../loadgen/pacer.js';
 import { scheduleOf } from '../loadgen/shapes.js';
-import { loadDurationS, podsNeeded as podsNeededFor, PRESETS, type Scenario } from './scenario.js';
+import { loadDurationS, PRESETS, scenarioPodsNeeded, type Scenario } from './scenario.js';
 
 export interface SimulationResult {
   scenario: Scenario;
@@ -333,7 +333,7 @@ function stepSummary(scenario: Scenario, rows: TimelineRow[]): StepSummary | und
   const last = steps.at(-1)!;
   const atS = steps.slice(0, -1).reduce((sum, s) => sum + s.durationS, 0);
   const endS = atS + last.durationS;
-  const podsNeeded = Math.ceil(podsNeededFor(last.rate, scenario.latencyMs, scenario.containerConcurrency) - 1e-9);
+  const podsNeeded = Math.ceil(scenarioPodsNeeded(scenario, last.rate) - 1e-9);
   const reached = rows.find((r) => r.t >= atS && r.podsReady >= podsNeeded);
   const during = rows.filter((r) => r.t >= atS && r.t <= endS);
   // The lag counts the records in flight too (a second's worth at 1 s a request): what waits is the

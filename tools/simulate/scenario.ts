@@ -134,9 +134,6 @@ const GPU: Scenario = {
   description:
     "The article's load into a GPU-like service: a request costs 800 ms + 25 ms per item, containerConcurrency 2; one record per request",
   ordering: 'unordered',
-  // A fixed ceiling, not CONCURRENCY_LIMIT=demand: the demand (rate × latency) counts records, and
-  // batches of 8 at ~1 s each leave no headroom at exactly that many records in flight (README, "Micro-batching").
-  concurrencyLimit: 'fixed',
   latencyMs: 825,
   cost: { kind: 'batch', aMs: 800, bMsPerItem: 25 },
 };
@@ -153,6 +150,16 @@ PRESETS['gpu-batched'] = {
 /** Pods the load needs once settled: rate × latency ÷ (0.7 × containerConcurrency) (Knative's target). */
 export function podsNeeded(rate: number, latencyMs: number, containerConcurrency: number): number {
   return (rate * (latencyMs / 1000)) / (0.7 * containerConcurrency);
+}
+
+/**
+ * Pods a scenario's load of `rate` records/s needs: with BATCH_MAX_RECORDS n against a batch cost,
+ * rate ÷ n requests a second, each of a + b·n (full batches, as under load); otherwise one request a record.
+ */
+export function scenarioPodsNeeded(scenario: Scenario, rate: number): number {
+  const n = scenario.batchMaxRecords ?? 1;
+  if (n <= 1 || scenario.cost?.kind !== 'batch') return podsNeeded(rate, scenario.latencyMs, scenario.containerConcurrency);
+  return podsNeeded(rate / n, scenario.cost.aMs + scenario.cost.bMsPerItem * n, scenario.containerConcurrency);
 }
 
 /** The load's mean rate, messages per scenario second. */

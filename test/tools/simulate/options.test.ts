@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../../src/index.js';
 import { parseSimulateArgs } from '../../../tools/commands/simulate.js';
-import { meanRate, podsNeeded, PRESETS } from '../../../tools/simulate/scenario.js';
+import { meanRate, podsNeeded, PRESETS, scenarioPodsNeeded } from '../../../tools/simulate/scenario.js';
 
 describe('simulate options', () => {
   it('starts from the article preset and takes the overrides', () => {
@@ -55,5 +55,10 @@ describe('simulate options', () => {
   it('knows what the article needs: 50 msg/s × 1 s ÷ (0.7 × 2) ≈ 36 pods', () => {
     const article = PRESETS.article!;
     expect(Math.ceil(podsNeeded(meanRate(article.load), article.latencyMs, article.containerConcurrency))).toBe(36);
+  });
+
+  it('knows what batches of 8 need against 800 ms + 25 ms per item: 50 ÷ 8 requests/s × 1 s ÷ (0.7 × 2) ≈ 4.5 pods, against 29.5 one record a request', () => {
+    expect(scenarioPodsNeeded(PRESETS['gpu-batched']!, 50)).toBeCloseTo(6.25 / 1.4, 5);
+    expect(scenarioPodsNeeded(PRESETS.gpu!, 50)).toBeCloseTo((50 * 0.825) / 1.4, 5);
   });
 });
