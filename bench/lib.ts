@@ -29,6 +29,8 @@ export function kafkaClient(brokers: string[], clientId = 'kd-bench'): Kafka {
 
 export interface SinkStats {
   count: number;
+  /** Items the GPU-like sink served (setCost). */
+  items: number;
   latencyCount: number;
   maxConcurrency: number;
   latencyMs: number;
@@ -93,6 +95,10 @@ export class SinkProcess {
   async setLatency(ms: number): Promise<void> {
     await this.get(`/config?latencyMs=${ms}`);
   }
+  /** A GPU-like sink: a request of n items takes aMs + bMs·n, at most `slots` at once (0: any); aMs = bMs = 0 turns it off. */
+  async setCost(cost: { aMs: number; bMs: number; slots: number }): Promise<void> {
+    await this.get(`/config?costA=${cost.aMs}&costB=${cost.bMs}&slots=${cost.slots}`);
+  }
   async stop(): Promise<void> {
     if (this.child.exitCode !== null) return;
     const exited = new Promise((resolve) => this.child.once('exit', resolve));
@@ -137,12 +143,14 @@ export interface PrefillOptions {
   partitions: number;
   /** Distinct keys `k0…k(keys-1)`, record i has key i % keys; the partition follows the key (key % partitions). */
   keys: number;
+  /** Values that are JSON (`{"x":"xxx…"}`, still `size` bytes), as a batch body needs; default raw bytes. */
+  json?: boolean;
 }
 
 /** Produces `records` records of `size` bytes in big uncompressed batches (acks 1). Returns seconds taken. */
 export async function prefill(producer: Producer, options: PrefillOptions): Promise<number> {
   const started = nowMs();
-  const value = Buffer.alloc(options.size, 'x');
+  const value = options.json ? Buffer.from(`{"x":"${'x'.repeat(Math.max(0, options.size - 8))}"}`) : Buffer.alloc(options.size, 'x');
   const keyBuffers = Array.from({ length: options.keys }, (_, k) => Buffer.from(`k${k}`));
   // At most ~768 KB per partition per request (the broker refuses batches over message.max.bytes,
   // 1 MB by default), at most ~4 MB per request, at most 4 requests in flight.

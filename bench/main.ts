@@ -34,6 +34,7 @@ import {
   type DispatchRun,
   type Throughput,
 } from './lib.js';
+import { batchBound, batchingRun, GPU_COST, type BatchingRun } from './batching.js';
 
 const SCENARIOS = [
   'consumer',
@@ -48,12 +49,14 @@ const SCENARIOS = [
   'soak',
   'scaling',
   'consumers',
+  'batching',
 ] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 /** Targets of the issue (reported, not enforced). */
 const TARGETS = {
   dispatchVsBound: 0.8,
+  batchingVsBound: 0.8,
   cpuVsRaw: 1.25,
   orderedVsPL: 0.9,
   keyVsKL: 0.9,
@@ -79,6 +82,8 @@ interface Params {
   soakSeconds: number;
   soakRate: number;
   scalePartitions: number[];
+  batchSizes: number[];
+  batchSeconds: number;
   scaleSizes: number[];
   consumers: number[];
   capSeconds: number;
@@ -115,10 +120,12 @@ Flags (defaults in brackets; \`--quick\` shrinks them for a smoke run of under a
   --soak-rate R          records/s produced during the soak [1000]
   --scale-partitions L   partitions of the scaling runs [1,12,96]
   --scale-sizes L        record sizes of the scaling runs, bytes (others than --size at 12 partitions, N/10 records) [100,10240]
+  --batch-sizes L        BATCH_MAX_RECORDS of the batching runs, against a GPU-like sink (80 ms + 2.5 ms per item, 2 at once) [1,8,32]
+  --batch-seconds S      records of each batching run: its bound × S [10]
   --cap-seconds S        time cap of every other run [120]
   --child-node-options S node options of the dispatcher child process (latency, RSS, soak) [the Docker image's NODE_OPTIONS: --max-old-space-size=192 --max-semi-space-size=16; "" for Node's defaults]
   --consumers L          CONSUMERS of the consumers runs (kafka-dispatch run as a child, unordered, the main topic) [1,2]
-  --only A,B             run a subset: consumer, http, unordered, key, ordered, ordered-pl, key-kl, latency, rss, soak, scaling, consumers
+  --only A,B             run a subset: consumer, http, unordered, key, ordered, ordered-pl, key-kl, latency, rss, soak, scaling, consumers, batching
   --brokers H:P          use a running broker instead of starting the local one
   --port N               port of the local broker started for the run [29492] (controller port + 1)
   --out FILE             where the JSON goes [bench/results/<date>.json; -quick / -only-… suffixes for partial runs]
@@ -145,6 +152,8 @@ function parse(argv: string[]): { params: Params; brokers: string | undefined; p
       'soak-rate': { type: 'string' },
       'scale-partitions': { type: 'string' },
       'scale-sizes': { type: 'string' },
+      'batch-sizes': { type: 'string' },
+      'batch-seconds': { type: 'string' },
       consumers: { type: 'string' },
       'cap-seconds': { type: 'string' },
       'child-node-options': { type: 'string' },
@@ -194,6 +203,8 @@ function parse(argv: string[]): { params: Params; brokers: string | undefined; p
     soakRate: num('soak-rate', values['soak-rate'], 1000, 1),
     scalePartitions: list('scale-partitions', values['scale-partitions'], [1, 12, 96]),
     scaleSizes: list('scale-sizes', values['scale-sizes'], [100, 10_240]),
+    batchSizes: list('batch-sizes', values['batch-sizes'], [1, 8, 32]).map(Math.floor),
+    batchSeconds: num('batch-seconds', values['batch-seconds'], quick ? 3 : 10, 1),
     consumers: list('consumers', values.consumers, [1, 2]),
     capSeconds: num('cap-seconds', values['cap-seconds'], quick ? 60 : 120, 1),
     maxInFlight: DEFAULTS.maxInFlight,
@@ -314,9 +325,9 @@ async function main(): Promise<number> {
       await deleteTopics(admin, [topic]);
       topics.splice(topics.indexOf(topic), 1);
     };
-    const prefilled = async (label: string, records: number, size: number, partitions: number, keys: number) => {
+    const prefilled = async (label: string, records: number, size: number, partitions: number, keys: number, json = false) => {
       const topic = await newTopic(label, partitions);
-      const seconds = await withProducer((producer) => prefill(producer, { topic, records, size, partitions, keys }));
+      const seconds = await withProducer((producer) => prefill(producer, { topic, records, size, partitions, keys, json }));
       log(`prefilled ${topic}: ${int(records)} × ${size} B on ${partitions} partitions in ${fixed(seconds)} s`);
       return topic;
     };
@@ -478,6 +489,40 @@ async function main(): Promise<number> {
         await dropTopic(topic);
       }
     };
+
+    // --- batching: BATCH_MAX_RECORDS against a GPU-like sink (a + b·n per request) ----------------------
+    if (selected('batching')) {
+      const runs: BatchingRun[] = [];
+      results.batching = { cost: GPU_COST, runs };
+      for (const n of params.batchSizes) {
+        await attempt(`batching ${n}`, async () => {
+          const records = Math.max(4 * n, Math.ceil(batchBound(n) * params.batchSeconds));
+          const topic = await prefilled(`batching-${n}`, records, params.size, params.partitions, THROUGHPUT_KEYS, true);
+          try {
+            const run = await batchingRun({ brokers: brokerList, topic, records, sink, batchMaxRecords: n, capMs: cap });
+            runs.push(run);
+            const ratio = run.perSecond / run.bound;
+            const single = runs.find((r) => r.batchMaxRecords === 1);
+            rows.push({
+              scenario: `batching, BATCH_MAX_RECORDS=${n}, GPU-like sink`,
+              value: dispatchRow('unordered', run),
+              bound: `${int(run.bound)} rec/s (≥ ${pct(TARGETS.batchingVsBound)})`,
+              ratio: pct(ratio),
+              pass: passAtLeast(ratio, TARGETS.batchingVsBound),
+            });
+            rows.push({
+              scenario: `  ${fixed(run.meanBatch)} records a request; pods for 50 rec/s`,
+              value: fixed(run.podsForArticle),
+              bound: single && n !== 1 ? `${fixed(single.podsForArticle)} one a request` : '',
+              ratio: single && n !== 1 ? `${fixed(run.perSecond / single.perSecond)}× rec/s` : '',
+              pass: '',
+            });
+          } finally {
+            await dropTopic(topic);
+          }
+        });
+      }
+    }
 
     // --- ordered: P partitions, sink latency L ------------------------------------------------------
     if (selected('ordered-pl')) {

@@ -10,6 +10,10 @@
  *   (ms; meanHoldMs: the configured latency as the timers actually held requests).
  * - `GET /reset`: clears counts and latencies.
  * - `GET /config?latencyMs=N`: sets the answer latency.
+ * - `GET /config?costA=A&costB=B&slots=S`: a GPU-like sink instead (A + B > 0): a request whose body is
+ *   a JSON array (or `{"instances": [...]}`) of n items takes A + B·n ms, other bodies one item's
+ *   worth, and at most S requests are served at once (0: no limit); the others wait their turn in
+ *   arrival order. `items` in /stats counts the items served.
  *
  * Prints one JSON line `{"port":N}` on stdout when listening. Stops on SIGTERM / SIGINT / stdin end.
  */
@@ -19,6 +23,10 @@ import { performance } from 'node:perf_hooks';
 const now = () => performance.timeOrigin + performance.now();
 
 let latencyMs = Number(process.env.BENCH_SINK_LATENCY_MS ?? 0) || 0;
+let cost = { aMs: 0, bMs: 0, slots: 0 };
+let items = 0;
+let busySlots = 0;
+const waitingForSlot: Array<() => void> = [];
 let count = 0;
 let inFlight = 0;
 let maxConcurrency = 0;
@@ -62,24 +70,51 @@ function control(req: IncomingMessage, res: ServerResponse): void {
   const url = new URL(req.url ?? '/', 'http://sink');
   let body: unknown;
   if (url.pathname === '/stats') {
-    body = { count, latencyCount, maxConcurrency, latencyMs, meanHoldMs: holdCount > 0 ? holdSum / holdCount : null, ...percentiles() };
+    body = {
+      count,
+      items,
+      latencyCount,
+      maxConcurrency,
+      latencyMs,
+      cost,
+      meanHoldMs: holdCount > 0 ? holdSum / holdCount : null,
+      ...percentiles(),
+    };
   } else if (url.pathname === '/reset') {
     count = 0;
+    items = 0;
     latencyCount = 0;
     holdSum = 0;
     holdCount = 0;
     maxConcurrency = inFlight;
     body = { ok: true };
   } else if (url.pathname === '/config') {
-    const l = Number(url.searchParams.get('latencyMs'));
-    if (Number.isFinite(l) && l >= 0) latencyMs = l;
-    body = { latencyMs };
+    const param = (name: string) => {
+      const text = url.searchParams.get(name);
+      const n = text === null ? NaN : Number(text);
+      return Number.isFinite(n) && n >= 0 ? n : undefined;
+    };
+    latencyMs = param('latencyMs') ?? latencyMs;
+    cost = { aMs: param('costA') ?? cost.aMs, bMs: param('costB') ?? cost.bMs, slots: Math.floor(param('slots') ?? cost.slots) };
+    body = { latencyMs, cost };
   } else {
     res.writeHead(404).end();
     return;
   }
   const text = JSON.stringify(body);
   res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) }).end(text);
+}
+
+/** Items in a batch body: a JSON array's length, `instances`' length, otherwise one. */
+function itemsOf(body: string): number {
+  try {
+    const parsed = JSON.parse(body) as unknown;
+    if (Array.isArray(parsed)) return parsed.length;
+    const instances = (parsed as { instances?: unknown } | null)?.instances;
+    return Array.isArray(instances) ? instances.length : 1;
+  } catch {
+    return 1;
+  }
 }
 
 const server = createServer((req, res) => {
@@ -98,6 +133,28 @@ const server = createServer((req, res) => {
     res.writeHead(200, { 'content-length': '0' });
     res.end();
   };
+  if (cost.aMs + cost.bMs > 0) {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const n = itemsOf(Buffer.concat(chunks).toString('utf8'));
+      const serve = () => {
+        busySlots++;
+        setTimeout(
+          () => {
+            busySlots--;
+            items += n;
+            answer();
+            waitingForSlot.shift()?.();
+          },
+          cost.aMs + cost.bMs * n,
+        );
+      };
+      if (cost.slots === 0 || busySlots < cost.slots) serve();
+      else waitingForSlot.push(serve);
+    });
+    return;
+  }
   req.on('data', () => {});
   req.on('end', () => {
     if (latencyMs > 0) {
