@@ -21,6 +21,9 @@ and pods per second. Time is compressed (--speed): a 100 s scenario at speed 10 
   --kafkasource FILE        take the dispatcher's settings (ordering, in-flight limits, request timeout,
                             retries) from a KafkaSource manifest, as \`run --kafkasource\` would
   --compare                 run the scenario in ORDERING=ordered and in ORDERING=key, one chart side by side
+  --compare-batch N         run the scenario one record a request and with BATCH_MAX_RECORDS=N, one chart
+                            side by side (gpu: the batch cost shows the pods batching saves)
+  --batch-max-records N     the dispatcher's BATCH_MAX_RECORDS (gpu-batched: 8; 1: off)
   --ordering MODE           ordered | key | unordered (article: ordered, the product's default)
   --partitions N            topic partitions (article: 12)
   --replicas N              dispatcher instances in one group (default 1)
@@ -49,7 +52,9 @@ env: KAFKA_BROKERS (a running broker; else the local one is started from the off
 const INTEGER = /^\d+$/;
 const NUMBER = /^(?:\d+(?:\.\d+)?|\.\d+)$/;
 
-export function parseSimulateArgs(argv: string[]): { scenario: Scenario; compare: boolean; out: string } | { help: true } {
+export function parseSimulateArgs(
+  argv: string[],
+): { scenario: Scenario; compare: boolean; compareBatch: number | undefined; out: string } | { help: true } {
   const { values } = parseArgs({
     args: argv,
     strict: true,
@@ -59,6 +64,8 @@ export function parseSimulateArgs(argv: string[]): { scenario: Scenario; compare
       'backlog-drain': { type: 'string' },
       kafkasource: { type: 'string' },
       compare: { type: 'boolean' },
+      'compare-batch': { type: 'string' },
+      'batch-max-records': { type: 'string' },
       ordering: { type: 'string' },
       partitions: { type: 'string' },
       replicas: { type: 'string' },
@@ -126,6 +133,11 @@ export function parseSimulateArgs(argv: string[]): { scenario: Scenario; compare
     else scenario.concurrencyLimit = mode;
   }
   int('partitions', 1, (n) => (scenario.partitions = n));
+  int('batch-max-records', 1, (n) => (scenario.batchMaxRecords = n));
+  let compareBatch: number | undefined;
+  int('compare-batch', 2, (n) => (compareBatch = n));
+  if (compareBatch !== undefined && values.compare === true)
+    issues.push({ path: '--compare-batch', message: 'give --compare or --compare-batch, not both' });
   int('replicas', 1, (n) => (scenario.replicas = n));
   int('max-in-flight', 1, (n) => (scenario.maxInFlight = n));
   int('container-concurrency', 1, (n) => (scenario.containerConcurrency = n));
@@ -154,7 +166,7 @@ export function parseSimulateArgs(argv: string[]): { scenario: Scenario; compare
   if (scenario.minScale > scenario.maxScale)
     issues.push({ path: '--min-scale', message: `must not be above --max-scale (${scenario.maxScale})` });
   if (issues.length > 0) throw new ConfigError(issues);
-  return { scenario, compare: values.compare === true, out: values.out ?? join('build', 'simulate') };
+  return { scenario, compare: values.compare === true, compareBatch, out: values.out ?? join('build', 'simulate') };
 }
 
 /** `node build/tools/cli.js simulate`: resolves to the exit code. */
@@ -172,7 +184,8 @@ export async function simulateCommand(argv: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
-  const { scenario, compare, out } = parsed;
+  const { scenario, compareBatch, out } = parsed;
+  const compare = parsed.compare || compareBatch !== undefined;
   const abort = new AbortController();
   const onSignal = () => abort.abort();
   process.once('SIGINT', onSignal);
@@ -189,12 +202,15 @@ export async function simulateCommand(argv: string[]): Promise<number> {
       if (result.startedByUs) cleanups.push(() => broker.stop());
     }
     const logger = createLogger({ level: process.env.LOG_LEVEL ?? 'warn' });
-    const runs: Scenario[] = compare
-      ? [
-          { ...scenario, ordering: 'ordered' },
-          { ...scenario, ordering: scenario.ordering === 'ordered' ? 'key' : scenario.ordering },
-        ]
-      : [scenario];
+    const { batchMaxRecords: _batch, ...unbatched } = scenario;
+    const runs: Scenario[] = compareBatch
+      ? [unbatched, { ...scenario, name: `${scenario.name}-batch-${compareBatch}`, batchMaxRecords: compareBatch }]
+      : compare
+        ? [
+            { ...scenario, ordering: 'ordered' },
+            { ...scenario, ordering: scenario.ordering === 'ordered' ? 'key' : scenario.ordering },
+          ]
+        : [scenario];
     const results: SimulationResult[] = [];
     for (const run of runs) {
       err(
@@ -223,7 +239,7 @@ export async function simulateCommand(argv: string[]): Promise<number> {
       if (process.stderr.isTTY) process.stderr.write('\n');
     }
     mkdirSync(out, { recursive: true });
-    const base = `${scenario.name}${compare ? '-compare' : `-${scenario.ordering}`}`;
+    const base = `${scenario.name}${compareBatch ? '-batch-compare' : compare ? '-compare' : `-${scenario.ordering}`}`;
     for (const result of results) {
       const stem = join(out, `${result.scenario.name}-${result.scenario.ordering}`);
       writeFileSync(`${stem}.csv`, timelineToCsv(result.timeline));

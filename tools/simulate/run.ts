@@ -146,7 +146,7 @@ export async function simulate(scenario: Scenario, options: SimulateOptions): Pr
     }
     await load;
     const timeline: Timeline = {
-      title: `${scenario.name}: ORDERING=${scenario.ordering}, ${scenario.concurrencyLimit === 'fixed' ? `MAX_IN_FLIGHT=${scenario.maxInFlight}` : `CONCURRENCY_LIMIT=${scenario.concurrencyLimit}`}, ${scenario.partitions} partitions`,
+      title: `${scenario.name}: ORDERING=${scenario.ordering}, ${scenario.concurrencyLimit === 'fixed' ? `MAX_IN_FLIGHT=${scenario.maxInFlight}` : `CONCURRENCY_LIMIT=${scenario.concurrencyLimit}`}${(scenario.batchMaxRecords ?? 1) > 1 ? `, BATCH_MAX_RECORDS=${scenario.batchMaxRecords}` : ''}, ${scenario.partitions} partitions`,
       rows,
       notes: [scenario.description, `speed ×${scenario.speed}: the chart is in scenario seconds`],
     };

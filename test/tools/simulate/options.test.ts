@@ -19,6 +19,23 @@ describe('simulate options', () => {
     expect(parsed.compare).toBe(false);
   });
 
+  it('--compare-batch N runs the preset one record a request and in batches of N; --batch-max-records sets the batch size', () => {
+    const parsed = parseSimulateArgs(['--preset', 'gpu', '--compare-batch', '16']);
+    if ('help' in parsed) throw new Error('help');
+    expect(parsed.compareBatch).toBe(16);
+    const sized = parseSimulateArgs(['--preset', 'gpu-batched', '--batch-max-records', '4']);
+    if ('help' in sized) throw new Error('help');
+    expect(sized.scenario.batchMaxRecords).toBe(4);
+    expect(() => parseSimulateArgs(['--compare-batch', '1'])).toThrow(ConfigError);
+    let error: unknown;
+    try {
+      parseSimulateArgs(['--compare', '--compare-batch', '8']);
+    } catch (e) {
+      error = e;
+    }
+    expect((error as ConfigError).issues).toEqual([{ path: '--compare-batch', message: 'give --compare or --compare-batch, not both' }]);
+  });
+
   it('--kafkasource takes the dispatcher settings of a manifest: the seed KafkaSource runs ordered', () => {
     const parsed = parseSimulateArgs(['--kafkasource', 'test/fixtures/kafkasource.yaml']);
     if ('help' in parsed) throw new Error('help');
