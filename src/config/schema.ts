@@ -352,7 +352,7 @@ export const SCHEMA = {
         text: choiceText,
         annotation: true,
         description:
-          "fixed: MAX_IN_FLIGHT requests in flight; adaptive: a limit learned from the sink's latency and overload answers (503, 429, timeouts); demand (the default): what the workload needs, arrival rate × the sink's unloaded latency plus what drains the backlog (BACKLOG_DRAIN, BACKLOG_DRAIN_SHARE), cut on overload answers. Adaptive and demand stay between MIN_IN_FLIGHT and MAX_IN_FLIGHT.",
+          "fixed: MAX_IN_FLIGHT requests in flight; adaptive: a limit learned from the sink's latency and overload answers (503, 429, timeouts); demand (the default): what the workload needs, arrival rate × the sink's unloaded latency plus what drains the backlog (BACKLOG_DRAIN, BACKLOG_DRAIN_SHARE), in whole batches with BATCH_MAX_RECORDS, cut on overload answers. Adaptive and demand stay between MIN_IN_FLIGHT and MAX_IN_FLIGHT.",
       },
     ],
   }),
