@@ -78,8 +78,10 @@ export class DemandEstimator implements DispatchListener {
     if (report.target !== 'sink' || report.error !== undefined || report.status === undefined || report.status >= 300) return;
     this.rollWindow();
     const records = report.records ?? 1;
-    if (this.windowCount === 0 || records > this.windowRecords) [this.fastestMs, this.windowRecords] = [report.durationMs, records];
-    else if (records === this.windowRecords) this.fastestMs = Math.min(this.fastestMs, report.durationMs);
+    if (this.windowCount === 0 || outranks(report.durationMs, records, this.fastestMs, this.windowRecords)) {
+      this.fastestMs = report.durationMs;
+      this.windowRecords = records;
+    }
     this.windowCount++;
     this.windowSumMs += report.durationMs;
   }
@@ -94,13 +96,9 @@ export class DemandEstimator implements DispatchListener {
     this.rollWindow();
     const windows = this.windowCount > 0 ? [...this.windows, { fastestMs: this.fastestMs, records: this.windowRecords }] : this.windows;
     if (windows.length === 0) return undefined;
-    let records = 0;
-    let fastestMs = Number.POSITIVE_INFINITY;
-    for (const w of windows) {
-      if (w.records > records) [records, fastestMs] = [w.records, w.fastestMs];
-      else if (w.records === records) fastestMs = Math.min(fastestMs, w.fastestMs);
-    }
-    return fastestMs / 1000;
+    let best = windows[0]!;
+    for (const w of windows) if (outranks(w.fastestMs, w.records, best.fastestMs, best.records)) best = w;
+    return best.fastestMs / 1000;
   }
 
   /** The mean latency of the last complete second's successful attempts, queueing included, in seconds. */
@@ -128,4 +126,9 @@ export class DemandEstimator implements DispatchListener {
     this.windowSumMs = 0;
     this.windowStart = now;
   }
+}
+
+/** Whether a request of `records` taking `ms` says more of the loaded latency: a larger batch, or as large and faster. */
+function outranks(ms: number, records: number, thanMs: number, thanRecords: number): boolean {
+  return records > thanRecords || (records === thanRecords && ms < thanMs);
 }
